@@ -1,0 +1,39 @@
+"""Which path carries traffic: ExpressRoute or the VPN, in each direction."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class PathKind(enum.StrEnum):
+    EXPRESSROUTE = "expressroute"
+    VPN = "vpn"
+    UNKNOWN = "unknown"
+    NONE = "none"  # no route at all
+
+
+@dataclass(frozen=True, slots=True)
+class PathPair:
+    """The path in each direction: forward is on-premises to Azure, return is Azure to on-premises."""
+
+    forward: PathKind
+    return_: PathKind
+
+    def to_dict(self) -> dict[str, str]:
+        return {"forward": self.forward.value, "return": self.return_.value}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, str]) -> PathPair:
+        return cls(PathKind(d["forward"]), PathKind(d["return"]))
+
+    @property
+    def symmetric(self) -> bool:
+        return self.forward == self.return_
+
+    def __str__(self) -> str:
+        return f"forward={self.forward.value} return={self.return_.value}"
+
+
+ON_EXPRESSROUTE = PathPair(PathKind.EXPRESSROUTE, PathKind.EXPRESSROUTE)
+ON_VPN = PathPair(PathKind.VPN, PathKind.VPN)

@@ -1,0 +1,99 @@
+"""The drill record: one JSON document per run, written atomically, kept for audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA = "erdrill.drill/1"
+
+Verdict = Literal["passed", "failed", "aborted"]
+
+
+class TransitionFigures(BaseModel):
+    """Convergence figures for one transition (failover or failback)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loss_derived_ms: float | None = None
+    outage_ms: float | None = None
+    first_route_ms: float | None = None
+    sent: int = 0
+    lost: int = 0
+    late: int = 0
+    duplicates: int = 0
+    recovered: bool = False
+    per_target: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class PathsAt(BaseModel):
+    forward: str
+    return_: str = Field(alias="return")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class DrillRecord(BaseModel):
+    """Everything a drill measured. Fields stay optional so an aborted drill still writes."""
+
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    run_id: str
+    target: str
+    fault: str | None = None
+    scenario: str = ""
+    started_at: str
+    finished_at: str | None = None
+    verdict: Verdict = "aborted"
+    phase: str = "setup"  # the last phase the drill entered
+    failure_category: str | None = None  # limit-exceeded / no-failover / harness-error
+    message: str = ""
+    operator: str = ""
+    host: str = ""
+    sampling_interval_ms: float | None = None
+    probe_rate: int | None = None
+    failover: TransitionFigures | None = None
+    failback: TransitionFigures | None = None
+    paths: dict[str, PathsAt] = Field(default_factory=dict)
+    limits: dict[str, float] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    ground_truth: dict[str, Any] | None = None
+    route_snapshots: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    findings: list[str] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)  # fault/restore instants
+    files: dict[str, str] = Field(default_factory=dict)  # attachments beside drill.json
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so readers see the old or the new content, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(record: DrillRecord, drills_dir: Path) -> Path:
+    """Write `<drills_dir>/<run_id>/drill.json` atomically and return its path."""
+    path = drills_dir / record.run_id / "drill.json"
+    write_atomic(path, record.to_json() + "\n")
+    return path
+
+
+def load(path: Path) -> DrillRecord:
+    return DrillRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,1 @@
+"""Probes: ICMP and TCP probing at fixed rates, and convergence measurement."""

@@ -1,0 +1,1 @@
+"""Drill records, Allure results, plots and the HTML report."""

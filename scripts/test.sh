@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set everything up, then run the checks and every test: lint, types, the harness's own
+# tests (real lab daemons, real SDK over HTTP) and the drill against the lab.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff"; ruff check .
+echo "== mypy"; mypy
+echo "== tests/"; pytest tests/ -p no:cacheprovider "$@"
+echo "== features/ (the drill against the lab)"; pytest features/ -p no:cacheprovider

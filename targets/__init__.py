@@ -1,0 +1,1 @@
+"""Drill targets: the lab and Azure, behind one interface."""
