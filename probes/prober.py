@@ -1,0 +1,510 @@
+"""Fixed-rate ICMP echo and TCP SYN probing, in child processes, with kernel timestamps.
+
+`Prober` forks two children (inside the probe namespace when one is given): a sender that
+paces pre-built packets onto a raw socket, and a capture that stamps and matches them
+(`probes.capture`). Without CAP_NET_RAW it warns once and falls back to timed TCP
+connect() probes from a single child (samples marked imprecise).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import random
+import selectors
+import signal
+import socket
+import struct
+import time
+import warnings
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+from erdrill.errors import EnvironmentProblem
+from probes.capture import Flow, FlowRecord, build_samples, capture_main
+from probes.netns import check_targets_allowed, enter_namespace, source_address
+from probes.samples import Outcome, Protocol, Sample
+from targets.base import ProbeTarget
+
+__all__ = [
+    "DEFAULT_LATE_MS",
+    "DEFAULT_RATE",
+    "ImpreciseProbeWarning",
+    "ProbeProgress",
+    "Prober",
+    "count_reordered",
+    "raw_sockets_allowed",
+]
+
+DEFAULT_RATE = 200.0  # probes per second, per target and protocol
+DEFAULT_LATE_MS = 500.0  # below the ~1 s SYN-ACK retransmission that would hide loss
+_SPIN_S = 0.0005  # sleep until this long before a slot, then spin
+_MAX_BEHIND_S = 0.05  # further behind than this (a stalled VM): skip ahead, don't burst
+_CTX = mp.get_context("fork")
+
+
+class ImpreciseProbeWarning(UserWarning):
+    """Probing fell back to timed connect(): no ICMP, user-space timestamps only."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeProgress:
+    """Live counters of a running prober."""
+
+    elapsed_s: float
+    sent: int
+    replies: int
+    rate_pps: float  # probes sent per second so far, all flows
+    current_gap_ms: float  # longest time any flow has gone without a reply, now
+    capture_drops: int  # packets the kernel dropped before the capture read them
+
+    def line(self) -> str:
+        drops = f"  capture drops {self.capture_drops}" if self.capture_drops else ""
+        return (
+            f"{self.elapsed_s:6.1f} s  {self.rate_pps:7.0f} probes/s  sent {self.sent}  "
+            f"replies {self.replies}  gap {self.current_gap_ms:7.1f} ms{drops}"
+        )
+
+
+class _Counters:
+    """Shared-memory counters the children write and the parent reads (no locks)."""
+
+    def __init__(self, flows: int) -> None:
+        self.sent: Any = _CTX.RawValue("q", 0)
+        self.replies: Any = _CTX.RawValue("q", 0)
+        self.drops: Any = _CTX.RawValue("q", 0)
+        self.stop: Any = _CTX.RawValue("b", 0)
+        self.last_reply: Any = _CTX.RawArray("d", flows)
+
+
+def raw_sockets_allowed() -> bool:
+    """Whether this process may open raw sockets (CAP_NET_RAW)."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).close()
+    except PermissionError:
+        return False
+    return True
+
+
+def count_reordered(samples: Sequence[Sample]) -> int:
+    """Replies that arrived after a reply to a later probe of the same flow."""
+    by_flow: dict[str, list[Sample]] = {}
+    for s in samples:
+        if s.received is not None and s.outcome is not Outcome.UNREACHABLE:
+            by_flow.setdefault(s.flow, []).append(s)
+    reordered = 0
+    for flow in by_flow.values():
+        top = -1
+        for s in sorted(flow, key=lambda x: x.received or 0.0):
+            if s.seq < top:
+                reordered += 1
+            top = max(top, s.seq)
+    return reordered
+
+
+# --- packets: built once with scapy, patched per probe -------------------------------------
+
+
+def _csum_words(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    return sum(struct.unpack(f"!{len(data) // 2}H", data))
+
+
+def _fold(total: int) -> int:
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+class _Template:
+    """A probe packet as bytes, with the sum of its fixed words for the checksum."""
+
+    def __init__(self, flow: Flow, source: str) -> None:
+        from scapy.layers.inet import ICMP, IP, TCP
+        from scapy.packet import Raw
+
+        self.flow = flow
+        ip = IP(src=source, dst=flow.address, ttl=64, id=0)
+        if flow.protocol is Protocol.ICMP:
+            pkt = ip / ICMP(type=8, id=flow.ident, seq=0, chksum=0) / Raw(bytes(8))
+            self.buf = bytearray(bytes(pkt))
+            self.base = _csum_words(bytes(self.buf[20:]))
+        else:
+            tcp = TCP(sport=0, dport=flow.port, seq=0, flags="S", window=64240, chksum=0)
+            self.buf = bytearray(bytes(ip / tcp))
+            segment = bytes(self.buf[20:])
+            pseudo = socket.inet_aton(source) + socket.inet_aton(flow.address)
+            pseudo += struct.pack("!BBH", 0, 6, len(segment))
+            self.base = _csum_words(pseudo + segment)
+        self.dest = (flow.address, 0)
+
+    def packet(self, seq: int) -> bytearray:
+        buf = self.buf
+        if self.flow.protocol is Protocol.ICMP:
+            s16 = seq & 0xFFFF
+            s32 = seq & 0xFFFFFFFF
+            csum = _fold(self.base + s16 + (s32 >> 16) + (s32 & 0xFFFF))
+            struct.pack_into("!H", buf, 22, csum)
+            struct.pack_into("!H", buf, 26, s16)
+            struct.pack_into("!I", buf, 28, s32)
+        else:
+            sport = self.flow.sport(seq)
+            tseq = self.flow.tcp_seq(seq)
+            csum = _fold(self.base + sport + (tseq >> 16) + (tseq & 0xFFFF))
+            struct.pack_into("!H", buf, 20, sport)
+            struct.pack_into("!I", buf, 24, tseq)
+            struct.pack_into("!H", buf, 36, csum)
+        return buf
+
+
+# --- children --------------------------------------------------------------------------------
+
+
+def _child_setup(namespace: str | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if namespace:
+        enter_namespace(namespace)
+
+
+def _sender_main(
+    conn: Connection, counters: _Counters, namespace: str | None, flows: list[Flow], rate: float
+) -> None:
+    """Child: pace probes round-robin over the flows until told to stop, then report."""
+    try:
+        _child_setup(namespace)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        templates = [_Template(f, source_address(f.address)) for f in flows]
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready",))
+    conn.recv()  # go
+    n = len(templates)
+    interval = 1.0 / (rate * n)
+    counts = [0] * n
+    wall = [array("d") for _ in range(n)]
+    lateness = array("d")
+    errors = 0
+    perf, now_wall, sleep, sendto = time.perf_counter, time.time, time.sleep, sock.sendto
+    stop = counters.stop
+    t0 = perf()
+    slot = 0
+    while not stop.value:
+        due = t0 + slot * interval
+        wait = due - perf()
+        if wait > _SPIN_S:
+            sleep(wait - _SPIN_S)
+        while perf() < due:
+            pass
+        f = slot % n
+        seq = counts[f]
+        tpl = templates[f]
+        try:
+            sendto(tpl.packet(seq), tpl.dest)
+        except OSError:  # no route or no buffer space right now: the probe is lost
+            errors += 1
+        late = perf() - due
+        wall[f].append(now_wall())
+        lateness.append(late)
+        counts[f] = seq + 1
+        counters.sent.value += 1
+        slot += 1
+        if late > _MAX_BEHIND_S:
+            t0 += late
+    sock.close()
+    conn.send(("done", counts, wall, lateness, errors))
+
+
+def _connect_main(
+    conn: Connection,
+    counters: _Counters,
+    namespace: str | None,
+    flows: list[Flow],
+    rate: float,
+    late_s: float,
+) -> None:
+    """Child: timed non-blocking TCP connect() probes, for when raw sockets are denied."""
+    _child_setup(namespace)
+    conn.send(("ready",))
+    conn.recv()  # go
+    n = len(flows)
+    interval = 1.0 / (rate * n)
+    sel = selectors.DefaultSelector()
+    counts = [0] * n
+    results: list[tuple[int, int, float, float | None, str]] = []
+    pending: dict[int, tuple[socket.socket, int, int, float]] = {}
+    t0 = time.perf_counter()
+    slot = 0
+    lateness = array("d")
+
+    def finish(fd: int, received: float | None, outcome: str) -> None:
+        s, f, seq, sent = pending.pop(fd)
+        sel.unregister(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # with linger 0: an RST, no TIME_WAIT
+        results.append((f, seq, sent, received, outcome))
+        if outcome == Outcome.REPLY.value:
+            counters.replies.value += 1
+            counters.last_reply[f] = received
+
+    while not counters.stop.value or pending:
+        now = time.time()
+        for fd, (_s, _f, _seq, sent) in list(pending.items()):
+            if now - sent > late_s:
+                finish(fd, None, Outcome.LOST.value)
+        due = t0 + slot * interval
+        timeout = max(0.0, due - time.perf_counter())
+        if counters.stop.value:
+            timeout = 0.01
+        for key, _ in sel.select(timeout):
+            received = time.time()
+            err = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+            if err in (0, 111):  # connected (SYN-ACK) or refused (RST): reachable
+                finish(key.fd, received, Outcome.REPLY.value)
+            elif err in (113, 101):  # EHOSTUNREACH, ENETUNREACH
+                finish(key.fd, received, Outcome.UNREACHABLE.value)
+            else:
+                finish(key.fd, None, Outcome.LOST.value)
+        if counters.stop.value or time.perf_counter() < due:
+            continue
+        lateness.append(time.perf_counter() - due)
+        f = slot % n
+        seq = counts[f]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        sent = time.time()
+        rc = s.connect_ex((flows[f].address, flows[f].port))
+        pending[s.fileno()] = (s, f, seq, sent)
+        sel.register(s, selectors.EVENT_WRITE)
+        if rc not in (0, 115):  # not EINPROGRESS: failed at once
+            finish(s.fileno(), time.time(), _connect_outcome(rc))
+        counts[f] = seq + 1
+        counters.sent.value += 1
+        slot += 1
+        if time.perf_counter() - due > _MAX_BEHIND_S:
+            t0 = time.perf_counter() - slot * interval
+    conn.send(("done", counts, results, lateness))
+
+
+def _connect_outcome(errno_: int) -> str:
+    if errno_ in (111, 0):
+        return Outcome.REPLY.value
+    if errno_ in (113, 101):
+        return Outcome.UNREACHABLE.value
+    return Outcome.LOST.value
+
+
+# --- the parent's handle --------------------------------------------------------------------
+
+
+class Prober:
+    """Probe targets at a fixed rate per target and protocol until stopped.
+
+    Use as a context manager or call `start()` and `stop()`; `snapshot()` reads live
+    counters; `stop()` returns one Sample per probe, ordered by send time.
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[ProbeTarget],
+        rate: float = DEFAULT_RATE,
+        protocols: Sequence[str] = ("icmp", "tcp"),
+        namespace: str | None = None,
+        late_ms: float = DEFAULT_LATE_MS,
+        allowed_networks: Sequence[str] | None = None,
+    ) -> None:
+        if not targets:
+            raise EnvironmentProblem("nothing to probe: give at least one target")
+        if rate <= 0:
+            raise EnvironmentProblem(f"probe rate {rate} must be above 0 probes/s")
+        if allowed_networks is not None:
+            check_targets_allowed([t.address for t in targets], allowed_networks)
+        self.targets = list(targets)
+        self.rate = float(rate)
+        self.protocols = [Protocol(p) for p in protocols]
+        self.namespace = namespace
+        self.late_s = late_ms / 1000.0
+        self.precise = True
+        self.samples: list[Sample] = []
+        self.lateness: list[float] = []  # seconds each probe left after its slot
+        self.send_errors = 0
+        self._flows: list[Flow] = []
+        self._procs: list[Any] = []
+        self._sender: Connection | None = None
+        self._capture: Connection | None = None
+        self._counters: _Counters | None = None
+        self._started = 0.0
+        self._stopped = False
+
+    # -- lifecycle --
+
+    def start(self) -> Prober:
+        if self._counters is not None:
+            raise EnvironmentProblem("this prober was already started; make a new one")
+        self.precise = raw_sockets_allowed()
+        protocols = self.protocols
+        if not self.precise:
+            warnings.warn(
+                "no CAP_NET_RAW: probing with timed TCP connect() instead (no ICMP, "
+                "user-space timestamps, samples marked imprecise); run as root for precise probes",
+                ImpreciseProbeWarning,
+                stacklevel=2,
+            )
+            protocols = [Protocol.TCP]
+        self._flows = self._make_flows(protocols)
+        self._counters = _Counters(len(self._flows))
+        if self.precise:
+            self._capture = self._spawn(capture_main, self._flows)
+            self._sender = self._spawn(_sender_main, self._flows, self.rate)
+        else:
+            self._sender = self._spawn(_connect_main, self._flows, self.rate, self.late_s)
+        self._started = time.time()
+        for i in range(len(self._flows)):
+            self._counters.last_reply[i] = self._started
+        self._sender.send(("go",))
+        return self
+
+    def _make_flows(self, protocols: Sequence[Protocol]) -> list[Flow]:
+        base = (os.getpid() * 16 + random.randrange(1 << 16)) & 0xFFFF
+        flows: list[Flow] = []
+        for t in self.targets:
+            for p in protocols:
+                flows.append(
+                    Flow(
+                        index=len(flows),
+                        address=t.address,
+                        protocol=p,
+                        port=t.tcp_port if p is Protocol.TCP else 0,
+                        ident=(base + len(flows)) & 0xFFFF,
+                        isn=random.randrange(1 << 32),
+                    )
+                )
+        return flows
+
+    def _spawn(self, target: Any, *args: Any) -> Connection:
+        """Fork `target(conn, counters, namespace, *args)` and wait for it to say ready."""
+        parent, child = _CTX.Pipe()
+        argv = (child, self._counters, self.namespace, *args)
+        proc = _CTX.Process(target=target, args=argv, daemon=True, name=target.__name__)
+        proc.start()
+        child.close()
+        self._procs.append(proc)
+        if not parent.poll(15.0):
+            self._abort()
+            raise EnvironmentProblem(f"probe process {target.__name__} did not start in 15 s")
+        msg = parent.recv()
+        if msg[0] == "error":
+            self._abort()
+            raise EnvironmentProblem(f"cannot probe from {self._where()}: {msg[1]}")
+        return parent
+
+    def _where(self) -> str:
+        return f"namespace {self.namespace!r}" if self.namespace else "this host"
+
+    def _abort(self) -> None:
+        if self._counters is not None:
+            self._counters.stop.value = 1
+        for proc in self._procs:
+            proc.join(2.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2.0)
+
+    def snapshot(self) -> ProbeProgress:
+        c = self._counters
+        if c is None:
+            return ProbeProgress(0.0, 0, 0, 0.0, 0.0, 0)
+        now = time.time()
+        elapsed = max(now - self._started, 1e-9)
+        gap = max((now - c.last_reply[i] for i in range(len(self._flows))), default=0.0)
+        sent = int(c.sent.value)
+        return ProbeProgress(
+            elapsed, sent, int(c.replies.value), sent / elapsed, gap * 1000.0, int(c.drops.value)
+        )
+
+    def samples_since(self, since: float) -> list[Sample]:
+        """Samples of probes sent since `since` whose fate is known (answered or overdue)."""
+        if self._stopped:
+            return [s for s in self.samples if s.sent >= since]
+        if self._capture is None:
+            return []  # the connect() fallback reports at stop only
+        self._capture.send(("records",))
+        _, records = self._capture.recv()
+        cutoff = time.time() - self.late_s
+        counts = [_known(rec) for rec in records]
+        out = build_samples(self._flows, records, counts, [array("d")] * len(counts), self.late_s)
+        return [s for s in out if s.sent >= since and (s.received is not None or s.sent < cutoff)]
+
+    def stop(self) -> list[Sample]:
+        """Stop sending, wait up to the late threshold for replies due, return all samples."""
+        if self._stopped:
+            return self.samples
+        if self._counters is None or self._sender is None:
+            raise EnvironmentProblem("this prober was never started")
+        self._counters.stop.value = 1
+        self._stopped = True
+        try:
+            if not self._sender.poll(10.0 + self.late_s * 2):
+                raise EnvironmentProblem("the probe sender did not stop in time")
+            msg = self._sender.recv()
+            if self.precise:
+                _, counts, wall, lateness, errors = msg
+                self.send_errors = errors
+                assert self._capture is not None
+                self._capture.send(("finish", time.time() + self.late_s, self.late_s))
+                if not self._capture.poll(10.0 + self.late_s * 2):
+                    raise EnvironmentProblem("the probe capture did not finish in time")
+                _, records = self._capture.recv()
+                self.samples = build_samples(self._flows, records, counts, wall, self.late_s)
+            else:
+                _, counts, results, lateness = msg
+                self.samples = self._connect_samples(results)
+            self.lateness = list(lateness)
+        finally:
+            self._abort()
+        return self.samples
+
+    def _connect_samples(
+        self, results: list[tuple[int, int, float, float | None, str]]
+    ) -> list[Sample]:
+        out = [
+            Sample(
+                target=self._flows[f].address,
+                protocol=self._flows[f].protocol,
+                seq=seq,
+                sent=sent,
+                received=received,
+                outcome=Outcome(outcome),
+                precise=False,
+            )
+            for f, seq, sent, received, outcome in results
+        ]
+        out.sort(key=lambda s: s.sent)
+        return out
+
+    def __enter__(self) -> Prober:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._counters is not None and not self._stopped:
+            self.stop()
+
+
+def _known(rec: FlowRecord) -> int:
+    """How many probes of a flow the capture has seen leave so far."""
+    n = len(rec.sent)
+    while n and math.isnan(rec.sent[n - 1]):
+        n -= 1
+    return n
