@@ -1,0 +1,493 @@
+"""What the Azure face serves: a Backend answers one ARM call at a time.
+
+The server (armface.server) parses the HTTP request into a `Call` named by the swagger
+operationId and turns the `Reply` into HTTP, adding ARM's long-running-operation
+behaviour. `ResourceBackend` does the ARM bookkeeping (resource names, 404s, response
+shapes) and leaves the network facts to a subclass: `InMemoryBackend` holds them in memory,
+`armface.lab_backend.LabBackend` reads them live from the lab. `ScriptedBackend` puts
+scripted replies (errors, throttling, odd shapes, never-ending operations) in front of
+any backend.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "LRO_OPERATIONS",
+    "WRITE_OPERATIONS",
+    "Backend",
+    "Call",
+    "InMemoryBackend",
+    "Reply",
+    "ResourceBackend",
+    "ResourceNames",
+    "ScriptedBackend",
+    "error_reply",
+]
+
+# Operations answered as long-running operations (202/201 + Azure-AsyncOperation).
+LRO_OPERATIONS = frozenset(
+    {
+        "NetworkInterfaces_GetEffectiveRouteTable",
+        "VirtualNetworkGateways_GetLearnedRoutes",
+        "VirtualNetworkGateways_GetBgpPeerStatus",
+        "VirtualNetworkGateways_GetAdvertisedRoutes",
+        "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
+        "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+        "ExpressRouteCircuitPeerings_CreateOrUpdate",
+        "NetworkWatchers_GetNextHop",
+    }
+)
+# Operations that change something (plan mode must make none of these).
+WRITE_OPERATIONS = frozenset(
+    {
+        "ExpressRouteCircuitPeerings_CreateOrUpdate",
+        "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
+        "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceNames:
+    """The names the face answers to; everything else is a 404."""
+
+    subscription_id: str = "00000000-0000-4000-8000-00000000e7d1"
+    resource_group: str = "erdrill-lab"
+    location: str = "labregion"
+    circuit: str = "er-circuit"
+    peering: str = "AzurePrivatePeering"
+    er_gateway: str = "er-gateway"
+    vpn_gateway: str = "vpn-gateway"
+    vpn_connection: str = "vpn-connection"
+    nic: str = "workload-nic"
+    network_watcher: str = "network-watcher"
+    peering_location: str = "lab-location"
+
+    def resource_id(self, kind: str, *names: str) -> str:
+        """The ARM id of a Microsoft.Network resource, e.g. resource_id("connections", "c")."""
+        base = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Network/{kind}"
+        )
+        return "/".join([base, *names])
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One ARM request: the operationId, its path parameters, query and JSON body."""
+
+    operation: str
+    method: str
+    params: Mapping[str, str]
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to answer. For an LRO operation a 2xx reply becomes the operation's result,
+    reached after `polls` InProgress answers of the status endpoint (None: never done)."""
+
+    status: int = 200
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    polls: int | None = 1
+    raw: bytes | None = None  # sent as-is instead of JSON (to test unexpected shapes)
+    immediate: bool = False  # answer an LRO operation directly, without 202
+
+
+def error_reply(status: int, code: str, message: str, **headers: str) -> Reply:
+    """An ARM error (CloudError body)."""
+    return Reply(status, {"error": {"code": code, "message": message}}, headers)
+
+
+class Backend(Protocol):
+    """Answers ARM calls for one set of resources."""
+
+    names: ResourceNames
+
+    def answer(self, call: Call) -> Reply: ...
+
+
+class ResourceBackend:
+    """ARM bookkeeping over network facts that a subclass supplies.
+
+    Subclasses implement the `*_facts` methods, returning ARM-shaped items
+    (EffectiveRoute, GatewayRoute, BgpPeerStatus dicts), and `set_peering_state`.
+    """
+
+    def __init__(self, names: ResourceNames | None = None) -> None:
+        self.names = names or ResourceNames()
+        self._lock = threading.Lock()
+
+    # --- facts (override) --------------------------------------------------------------
+    def effective_routes(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def learned_routes(self, gateway: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def bgp_peers(self, gateway: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def connection_status(self) -> str:
+        raise NotImplementedError
+
+    def peering_state(self) -> str:
+        raise NotImplementedError
+
+    def set_peering_state(self, state: str) -> None:
+        raise NotImplementedError
+
+    def start_site_failover(self, peering_location: str) -> None:
+        raise NotImplementedError
+
+    def stop_site_failover(self) -> None:
+        raise NotImplementedError
+
+    def next_hop(self, destination: str) -> dict[str, Any]:
+        return {"nextHopType": "None", "nextHopIpAddress": "", "routeTableId": "System Route"}
+
+    def peering_properties(self) -> dict[str, Any]:
+        """Fixed properties of the private peering (besides its state)."""
+        return {
+            "peeringType": "AzurePrivatePeering",
+            "azureASN": 12076,
+            "peerASN": 65010,
+            "primaryPeerAddressPrefix": "192.168.255.0/30",
+            "secondaryPeerAddressPrefix": "192.168.255.4/30",
+            "vlanId": 100,
+        }
+
+    # --- ARM ------------------------------------------------------------------------------
+    def answer(self, call: Call) -> Reply:
+        n = self.names
+        p = call.params
+        if p.get("subscriptionId") != n.subscription_id:
+            return error_reply(
+                404,
+                "SubscriptionNotFound",
+                f"The subscription '{p.get('subscriptionId')}' could not be found.",
+            )
+        if p.get("resourceGroupName", "").lower() != n.resource_group.lower():
+            return error_reply(
+                404,
+                "ResourceGroupNotFound",
+                f"Resource group '{p.get('resourceGroupName')}' could not be found.",
+            )
+        handler = getattr(self, "_" + call.operation, None)
+        if handler is None:
+            return error_reply(400, "UnsupportedOperation", f"{call.operation} is not served here")
+        with self._lock:
+            reply: Reply = handler(call)
+        return reply
+
+    def _missing(self, kind: str, name: str) -> Reply:
+        return error_reply(
+            404,
+            "ResourceNotFound",
+            f"The Resource 'Microsoft.Network/{kind}/{name}' under resource group "
+            f"'{self.names.resource_group}' was not found.",
+        )
+
+    def _gateway(self, call: Call) -> str | None:
+        gw = call.params.get("virtualNetworkGatewayName", "")
+        return gw if gw in (self.names.er_gateway, self.names.vpn_gateway) else None
+
+    def _NetworkInterfaces_GetEffectiveRouteTable(self, call: Call) -> Reply:
+        if call.params.get("networkInterfaceName") != self.names.nic:
+            return self._missing("networkInterfaces", call.params.get("networkInterfaceName", ""))
+        return Reply(200, {"value": self.effective_routes()})
+
+    def _VirtualNetworkGateways_GetLearnedRoutes(self, call: Call) -> Reply:
+        gw = self._gateway(call)
+        if gw is None:
+            return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        return Reply(200, {"value": self.learned_routes(gw)})
+
+    def _VirtualNetworkGateways_GetBgpPeerStatus(self, call: Call) -> Reply:
+        gw = self._gateway(call)
+        if gw is None:
+            return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        peers = self.bgp_peers(gw)
+        peer = call.query.get("peer")
+        if peer:
+            peers = [x for x in peers if x.get("neighbor") == peer]
+        return Reply(200, {"value": peers})
+
+    def _VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
+        gw = self._gateway(call)
+        if gw != self.names.er_gateway:
+            return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        location = call.query.get("peeringLocation", "")
+        if location != self.names.peering_location:
+            return error_reply(
+                400,
+                "InvalidPeeringLocation",
+                f"Peering location '{location}' has no circuit connected to this gateway.",
+            )
+        self.start_site_failover(location)
+        return Reply(200, "Failover simulation started")
+
+    def _VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
+        gw = self._gateway(call)
+        if gw != self.names.er_gateway:
+            return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        self.stop_site_failover()
+        return Reply(200, "Failover simulation stopped")
+
+    def _connection_body(self) -> dict[str, Any]:
+        n = self.names
+        return {
+            "id": n.resource_id("connections", n.vpn_connection),
+            "name": n.vpn_connection,
+            "type": "Microsoft.Network/connections",
+            "location": n.location,
+            "etag": 'W/"00000000-0000-0000-0000-000000000001"',
+            "properties": {
+                "virtualNetworkGateway1": {
+                    "id": n.resource_id("virtualNetworkGateways", n.vpn_gateway),
+                    "properties": {},
+                },
+                "connectionType": "IPsec",
+                "connectionProtocol": "IKEv2",
+                "routingWeight": 0,
+                "enableBgp": True,
+                "connectionStatus": self.connection_status(),
+                "ingressBytesTransferred": 0,
+                "egressBytesTransferred": 0,
+                "provisioningState": "Succeeded",
+            },
+        }
+
+    def _VirtualNetworkGatewayConnections_Get(self, call: Call) -> Reply:
+        name = call.params.get("virtualNetworkGatewayConnectionName", "")
+        if name != self.names.vpn_connection:
+            return self._missing("connections", name)
+        return Reply(200, self._connection_body())
+
+    def _peering_body(self) -> dict[str, Any]:
+        n = self.names
+        return {
+            "id": n.resource_id("expressRouteCircuits", n.circuit, "peerings", n.peering),
+            "name": n.peering,
+            "type": "Microsoft.Network/expressRouteCircuits/peerings",
+            "etag": 'W/"00000000-0000-0000-0000-000000000002"',
+            "properties": {
+                **self.peering_properties(),
+                "state": self.peering_state(),
+                "provisioningState": "Succeeded",
+                "lastModifiedBy": "Customer",
+            },
+        }
+
+    def _peering_missing(self, call: Call) -> Reply | None:
+        if call.params.get("circuitName") != self.names.circuit:
+            return self._missing("expressRouteCircuits", call.params.get("circuitName", ""))
+        if call.params.get("peeringName") != self.names.peering:
+            return self._missing(
+                f"expressRouteCircuits/{self.names.circuit}/peerings",
+                call.params.get("peeringName", ""),
+            )
+        return None
+
+    def _ExpressRouteCircuitPeerings_Get(self, call: Call) -> Reply:
+        return self._peering_missing(call) or Reply(200, self._peering_body())
+
+    def _ExpressRouteCircuitPeerings_CreateOrUpdate(self, call: Call) -> Reply:
+        missing = self._peering_missing(call)
+        if missing is not None:
+            return missing
+        body = call.body if isinstance(call.body, dict) else {}
+        props = body.get("properties")
+        state = props.get("state") if isinstance(props, dict) else None
+        if state not in ("Enabled", "Disabled"):
+            return error_reply(
+                400, "InvalidRequestFormat", "properties.state must be 'Enabled' or 'Disabled'"
+            )
+        self.set_peering_state(state)
+        return Reply(200, self._peering_body())
+
+    def _NetworkWatchers_GetNextHop(self, call: Call) -> Reply:
+        if call.params.get("networkWatcherName") != self.names.network_watcher:
+            return self._missing("networkWatchers", call.params.get("networkWatcherName", ""))
+        body = call.body if isinstance(call.body, dict) else {}
+        return Reply(200, self.next_hop(str(body.get("destinationIPAddress", ""))))
+
+
+class InMemoryBackend(ResourceBackend):
+    """Network facts held in memory: a circuit that is up, with ER preferred over the VPN."""
+
+    def __init__(
+        self, names: ResourceNames | None = None, onprem_prefixes: Iterable[str] = ()
+    ) -> None:
+        super().__init__(names)
+        self.prefixes = list(onprem_prefixes) or ["10.1.0.0/16"]
+        self.state = "Enabled"
+        self.simulating: str | None = None
+        self.tunnel_up = True
+        self.msee = ["192.168.255.1", "192.168.255.5"]
+        self.vpn_peer = "10.1.255.228"
+        self.events: list[str] = []
+
+    @property
+    def er_up(self) -> bool:
+        return self.state == "Enabled" and self.simulating is None
+
+    def _er_routes(self, local: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "localAddress": local,
+                "network": p,
+                "nextHop": hop,
+                "sourcePeer": hop,
+                "origin": "EBgp",
+                "asPath": "12076-65010",
+                "weight": 32769,
+            }
+            for p in self.prefixes
+            for hop in self.msee
+        ]
+
+    def _vpn_routes(self, local: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "localAddress": local,
+                "network": p,
+                "nextHop": self.vpn_peer,
+                "sourcePeer": self.vpn_peer,
+                "origin": "EBgp",
+                "asPath": "65010",
+                "weight": 32768,
+            }
+            for p in self.prefixes
+        ]
+
+    def effective_routes(self) -> list[dict[str, Any]]:
+        routes: list[dict[str, Any]] = [
+            {
+                "source": "Default",
+                "state": "Active",
+                "addressPrefix": ["10.100.0.0/16"],
+                "nextHopIpAddress": [],
+                "nextHopType": "VnetLocal",
+            },
+        ]
+        for p in self.prefixes:
+            if self.er_up:
+                hops, other = self.msee, [self.vpn_peer]
+            elif self.tunnel_up:
+                hops, other = [self.vpn_peer], []
+            else:
+                continue
+            routes.append(
+                {
+                    "source": "VirtualNetworkGateway",
+                    "state": "Active",
+                    "addressPrefix": [p],
+                    "nextHopIpAddress": hops,
+                    "nextHopType": "VirtualNetworkGateway",
+                }
+            )
+            if other:
+                routes.append(
+                    {
+                        "source": "VirtualNetworkGateway",
+                        "state": "Invalid",
+                        "addressPrefix": [p],
+                        "nextHopIpAddress": other,
+                        "nextHopType": "VirtualNetworkGateway",
+                    }
+                )
+        return routes
+
+    def learned_routes(self, gateway: str) -> list[dict[str, Any]]:
+        local = "10.100.255.4" if gateway == self.names.er_gateway else "10.100.255.5"
+        routes: list[dict[str, Any]] = [
+            {
+                "localAddress": local,
+                "network": "10.100.0.0/16",
+                "nextHop": "",
+                "sourcePeer": local,
+                "origin": "Network",
+                "asPath": "",
+                "weight": 32768,
+            }
+        ]
+        if self.er_up:
+            routes += self._er_routes(local)
+        if self.tunnel_up and gateway == self.names.vpn_gateway:
+            routes += self._vpn_routes(local)
+        return routes
+
+    def bgp_peers(self, gateway: str) -> list[dict[str, Any]]:
+        if gateway == self.names.er_gateway:
+            return [
+                {
+                    "localAddress": "10.100.255.4",
+                    "neighbor": hop,
+                    "asn": 12076,
+                    "state": "Connected" if self.er_up else "Connecting",
+                    "connectedDuration": "01:00:00" if self.er_up else "",
+                    "routesReceived": len(self.prefixes) if self.er_up else 0,
+                }
+                for hop in self.msee
+            ]
+        return [
+            {
+                "localAddress": "10.100.255.5",
+                "neighbor": self.vpn_peer,
+                "asn": 65010,
+                "state": "Connected" if self.tunnel_up else "Connecting",
+                "connectedDuration": "01:00:00" if self.tunnel_up else "",
+                "routesReceived": len(self.prefixes) if self.tunnel_up else 0,
+            }
+        ]
+
+    def connection_status(self) -> str:
+        return "Connected" if self.tunnel_up else "NotConnected"
+
+    def peering_state(self) -> str:
+        return self.state
+
+    def set_peering_state(self, state: str) -> None:
+        self.events.append(f"peering {state}")
+        self.state = state
+
+    def start_site_failover(self, peering_location: str) -> None:
+        self.events.append(f"site failover start {peering_location}")
+        self.simulating = peering_location
+
+    def stop_site_failover(self) -> None:
+        self.events.append("site failover stop")
+        self.simulating = None
+
+
+class ScriptedBackend:
+    """Scripted replies per operation, used in order before the inner backend answers.
+
+    `script={"VirtualNetworkGateways_GetLearnedRoutes": [error_reply(429, ...)]}` makes the
+    first learned-routes call throttled and the next one real.
+    """
+
+    def __init__(self, inner: Backend, script: Mapping[str, Iterable[Reply]] | None = None) -> None:
+        self.inner = inner
+        self.names = inner.names
+        self._script: dict[str, deque[Reply]] = {k: deque(v) for k, v in (script or {}).items()}
+        self._lock = threading.Lock()
+
+    def add(self, operation: str, *replies: Reply) -> None:
+        with self._lock:
+            self._script.setdefault(operation, deque()).extend(replies)
+
+    def answer(self, call: Call) -> Reply:
+        with self._lock:
+            queue = self._script.get(call.operation)
+            scripted = queue.popleft() if queue else None
+        return scripted if scripted is not None else self.inner.answer(call)
