@@ -1,0 +1,75 @@
+"""`erdrill lab ...`: build, inspect, break and repair the lab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lab.faults import FAULTS
+from lab.lab import Lab
+from lab.topology import load_topology
+
+
+@click.group()
+def lab() -> None:
+    """The emulated ExpressRoute + VPN network (Linux namespaces, real daemons)."""
+
+
+@lab.command()
+@click.option("--topology", "topology_file", type=click.Path(path_type=Path), default=None,
+              help="Topology file (YAML); default: the reference architecture.")
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for steady state.")
+def up(topology_file: Path | None, timeout: float) -> None:
+    """Build the lab and wait until BGP, the IPsec SA and traffic are up (idempotent)."""
+    lab_ = Lab(load_topology(topology_file))
+    lab_.up(timeout=timeout)
+    st = lab_.status()
+    click.echo(f"lab {st['name']} is up: paths {st['paths']['forward']} forward, "
+               f"{st['paths']['return']} return; run folder {st['run_dir']}")
+
+
+@lab.command()
+def down() -> None:
+    """Remove every namespace and process of the lab (also after a crash)."""
+    Lab.current().down()
+    click.echo("lab is down")
+
+
+@lab.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(as_json: bool) -> None:
+    """Whether the lab is up, BGP sessions, the IPsec SA and the path each way."""
+    st = Lab.current().status()
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    if not st["up"]:
+        click.echo("lab is down")
+        return
+    click.echo(f"lab {st['name']} is up ({st['run_dir']})")
+    for name, state in st["bgp"].items():
+        click.echo(f"  BGP {name:<22} {state}")
+    click.echo(f"  IPsec SA                   {st['ipsec']}")
+    click.echo(f"  path forward (on-prem -> Azure) {st['paths']['forward']}")
+    click.echo(f"  path return  (Azure -> on-prem) {st['paths']['return']}")
+    if st["faults"]:
+        click.echo(f"  active faults: {', '.join(st['faults'])}")
+
+
+@lab.command()
+@click.argument("kind", type=click.Choice(sorted(FAULTS)))
+def fault(kind: str) -> None:
+    """Inject a fault; `erdrill lab restore` undoes it."""
+    Lab.current().inject(kind)
+    click.echo(f"fault {kind} injected: {FAULTS[kind].description}")
+
+
+@lab.command()
+@click.argument("kind", type=click.Choice(sorted(FAULTS)), required=False)
+@click.option("--no-wait", is_flag=True, help="Do not wait for the steady state.")
+def restore(kind: str | None, no_wait: bool) -> None:
+    """Undo one fault, or every active fault, and wait for ExpressRoute to carry traffic."""
+    undone = Lab.current().restore(kind, wait=0 if no_wait else 30.0)
+    click.echo(f"restored: {', '.join(undone) or 'nothing was active'}")

@@ -1,0 +1,1 @@
+"""The lab: an emulated ExpressRoute + VPN hybrid network in Linux network namespaces."""

@@ -1,0 +1,115 @@
+"""strongSwan (charon + swanctl) configuration for the two VPN ends, ESP in user space."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from pathlib import Path
+
+from lab.topology import Topology
+
+# kernel-libipsec puts a default route via its TUN device into this table; the lab deletes
+# the rule that points at it (lab-facts pitfall 1) so only BGP decides what enters the tunnel.
+LIBIPSEC_TABLE = 199
+TUN_DEVICE = "ipsec0"
+PLUGINS = (
+    "random nonce aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink "
+    "socket-default vici"
+)
+
+
+def strongswan_conf(node_dir: Path) -> str:
+    return f"""charon {{
+    load_modular = no
+    load = {PLUGINS}
+    install_routes = no
+    install_virtual_ip = no
+    routing_table = {LIBIPSEC_TABLE}
+    routing_table_prio = {LIBIPSEC_TABLE}
+    retransmit_timeout = 1.0
+    retransmit_base = 1.4
+    retransmit_tries = 2
+    filelog {{
+        lab {{
+            path = {node_dir / "charon.log"}
+            time_format = %F %T
+            ike_name = yes
+            default = 1
+            flush_line = yes
+        }}
+    }}
+    syslog {{
+        daemon {{
+            default = -1
+        }}
+    }}
+    plugins {{
+        vici {{
+            socket = unix://{node_dir / "charon.vici"}
+        }}
+    }}
+}}
+"""
+
+
+def swanctl_conf(node: str, topo: Topology, psk: str) -> str:
+    """swanctl.conf for the on-prem VPN device (initiator) or the VPN gateway (responder)."""
+    local_if, remote_if = (
+        (topo.onprem.vpn_outer, topo.azure.vpn_outer)
+        if node == "onprem-edge"
+        else (topo.azure.vpn_outer, topo.onprem.vpn_outer)
+    )
+    local = str(ipaddress.IPv4Interface(local_if).ip)
+    remote = str(ipaddress.IPv4Interface(remote_if).ip)
+    start = "start" if node == "onprem-edge" else "none"
+    return f"""connections {{
+    s2s {{
+        version = 2
+        local_addrs = {local}
+        remote_addrs = {remote}
+        proposals = aes256-sha256-modp2048
+        encap = yes
+        dpd_delay = 2s
+        rekey_time = 1h
+        local {{
+            auth = psk
+            id = {local}
+        }}
+        remote {{
+            auth = psk
+            id = {remote}
+        }}
+        children {{
+            s2s {{
+                local_ts = 0.0.0.0/0
+                remote_ts = 0.0.0.0/0
+                esp_proposals = aes256-sha256
+                start_action = {start}
+                dpd_action = restart
+                close_action = {start}
+            }}
+        }}
+    }}
+}}
+secrets {{
+    ike-s2s {{
+        id-local = {local}
+        id-remote = {remote}
+        secret = "{psk}"
+    }}
+}}
+"""
+
+
+def swanctl(node_dir: Path, *args: str, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+    """Run swanctl against one charon instance's vici socket."""
+    return subprocess.run(
+        ["swanctl", *args, "--uri", f"unix://{node_dir / 'charon.vici'}"],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def sa_established(node_dir: Path) -> bool:
+    """Whether the IKE SA and its CHILD_SA are up, read from `swanctl --list-sas`."""
+    out = swanctl(node_dir, "--list-sas", "--raw", timeout=5).stdout
+    return "state=ESTABLISHED" in out and "state=INSTALLED" in out
