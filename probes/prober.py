@@ -206,11 +206,11 @@ def _sender_main(
         f = slot % n
         seq = counts[f]
         tpl = templates[f]
+        late = perf() - due
         try:
             sendto(tpl.packet(seq), tpl.dest)
         except OSError:  # no route or no buffer space right now: the probe is lost
             errors += 1
-        late = perf() - due
         wall[f].append(now_wall())
         lateness.append(late)
         counts[f] = seq + 1
