@@ -127,8 +127,8 @@ def lab_namespace(node: str) -> str:
 def lab_networks() -> list[str]:
     """The networks a probe from inside the lab may target."""
     lab = _current_lab()
-    for attr in ("allowed_networks", "networks"):
-        value = getattr(lab, attr, None)
+    for owner, attr in ((lab, "allowed_networks"), (getattr(lab, "topology", None), "networks")):
+        value = getattr(owner, attr, None)
         if callable(value):
             try:
                 value = value()
