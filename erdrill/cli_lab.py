@@ -18,16 +18,25 @@ def lab() -> None:
 
 
 @lab.command()
-@click.option("--topology", "topology_file", type=click.Path(path_type=Path), default=None,
-              help="Topology file (YAML); default: the reference architecture.")
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for steady state.")
+@click.option(
+    "--topology",
+    "topology_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Topology file (YAML); default: the reference architecture.",
+)
+@click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds to wait for steady state."
+)
 def up(topology_file: Path | None, timeout: float) -> None:
     """Build the lab and wait until BGP, the IPsec SA and traffic are up (idempotent)."""
     lab_ = Lab(load_topology(topology_file))
     lab_.up(timeout=timeout)
     st = lab_.status()
-    click.echo(f"lab {st['name']} is up: paths {st['paths']['forward']} forward, "
-               f"{st['paths']['return']} return; run folder {st['run_dir']}")
+    click.echo(
+        f"lab {st['name']} is up: paths {st['paths']['forward']} forward, "
+        f"{st['paths']['return']} return; run folder {st['run_dir']}"
+    )
 
 
 @lab.command()

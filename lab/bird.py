@@ -99,39 +99,100 @@ def render(node: str, topo: Topology, node_dir: Path) -> str:
             + "".join(f"    route {p} unreachable;\n" for p in statics)
             + "}\n"
             + _bfd("er0", t)
-            + _bgp("er", _ip(o.er_address), o.asn, _ip(m.ce_address), m.asn, t,
-                   import_filter=f"filter {{ bgp_local_pref = {o.local_pref.expressroute}; accept; }}",
-                   export_filter=f"where source = RTS_STATIC && net ~ {adv_er}",
-                   extra=bfd_on + link_check)
-            + _bgp("s2s", o.vpn_bgp, o.asn, a.vpn_bgp, a.asn, t,
-                   import_filter=f"filter {{ bgp_local_pref = {o.local_pref.vpn}; accept; }}",
-                   export_filter=f"filter {{ if source = RTS_STATIC && net ~ {adv_vpn} then {{ {prepend}accept; }} reject; }}")
+            + _bgp(
+                "er",
+                _ip(o.er_address),
+                o.asn,
+                _ip(m.ce_address),
+                m.asn,
+                t,
+                import_filter=f"filter {{ bgp_local_pref = {o.local_pref.expressroute}; accept; }}",
+                export_filter=f"where source = RTS_STATIC && net ~ {adv_er}",
+                extra=bfd_on + link_check,
+            )
+            + _bgp(
+                "s2s",
+                o.vpn_bgp,
+                o.asn,
+                a.vpn_bgp,
+                a.asn,
+                t,
+                import_filter=f"filter {{ bgp_local_pref = {o.local_pref.vpn}; accept; }}",
+                export_filter=f"filter {{ if source = RTS_STATIC && net ~ {adv_vpn} then {{ {prepend}accept; }} reject; }}",
+            )
         )
     if node == "msee":
         return (
             _header(node, _ip(m.ce_address), log)
             + _bfd("ce", t)
-            + _bgp("ce", _ip(m.ce_address), m.asn, _ip(o.er_address), o.asn, t,
-                   export_filter="where source = RTS_BGP", extra=bfd_on + link_check)
-            + _bgp("ergw", _ip(m.gateway_link), m.asn, _ip(a.er_gateway_link), a.asn, t,
-                   export_filter="where source = RTS_BGP", extra=link_check)
+            + _bgp(
+                "ce",
+                _ip(m.ce_address),
+                m.asn,
+                _ip(o.er_address),
+                o.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+                extra=bfd_on + link_check,
+            )
+            + _bgp(
+                "ergw",
+                _ip(m.gateway_link),
+                m.asn,
+                _ip(a.er_gateway_link),
+                a.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+                extra=link_check,
+            )
         )
     ibgp_channel = "        next hop self;\n        gateway direct;\n"
     if node == "er-gateway":
         return (
             _header(node, a.er_gateway, log)
-            + _bgp("msee", _ip(a.er_gateway_link), a.asn, _ip(m.gateway_link), m.asn, t,
-                   export_filter="where source = RTS_BGP", extra=link_check)
-            + _bgp("vnet", a.er_gateway, a.asn, a.vnet_router, a.asn, t,
-                   export_filter="where source = RTS_BGP", channel_extra=ibgp_channel)
+            + _bgp(
+                "msee",
+                _ip(a.er_gateway_link),
+                a.asn,
+                _ip(m.gateway_link),
+                m.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+                extra=link_check,
+            )
+            + _bgp(
+                "vnet",
+                a.er_gateway,
+                a.asn,
+                a.vnet_router,
+                a.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+                channel_extra=ibgp_channel,
+            )
         )
     if node == "vpn-gateway":
         return (
             _header(node, a.vpn_gateway, log)
-            + _bgp("onprem", a.vpn_bgp, a.asn, o.vpn_bgp, o.asn, t,
-                   export_filter="where source = RTS_BGP")
-            + _bgp("vnet", a.vpn_gateway, a.asn, a.vnet_router, a.asn, t,
-                   export_filter="where source = RTS_BGP", channel_extra=ibgp_channel)
+            + _bgp(
+                "onprem",
+                a.vpn_bgp,
+                a.asn,
+                o.vpn_bgp,
+                o.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+            )
+            + _bgp(
+                "vnet",
+                a.vpn_gateway,
+                a.asn,
+                a.vnet_router,
+                a.asn,
+                t,
+                export_filter="where source = RTS_BGP",
+                channel_extra=ibgp_channel,
+            )
         )
     if node == "vnet":
         statics = sorted(set(a.advertise.expressroute) | set(a.advertise.vpn))
@@ -140,14 +201,28 @@ def render(node: str, topo: Topology, node_dir: Path) -> str:
             + "protocol static vnet_prefixes {\n    ipv4;\n"
             + "".join(f"    route {p} unreachable;\n" for p in statics)
             + "}\n"
-            + _bgp("ergw", a.vnet_router, a.asn, a.er_gateway, a.asn, t,
-                   import_filter=f"filter {{ bgp_local_pref = {a.local_pref.expressroute}; accept; }}",
-                   export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.expressroute)}",
-                   channel_extra=ibgp_channel)
-            + _bgp("vpngw", a.vnet_router, a.asn, a.vpn_gateway, a.asn, t,
-                   import_filter=f"filter {{ bgp_local_pref = {a.local_pref.vpn}; accept; }}",
-                   export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.vpn)}",
-                   channel_extra=ibgp_channel)
+            + _bgp(
+                "ergw",
+                a.vnet_router,
+                a.asn,
+                a.er_gateway,
+                a.asn,
+                t,
+                import_filter=f"filter {{ bgp_local_pref = {a.local_pref.expressroute}; accept; }}",
+                export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.expressroute)}",
+                channel_extra=ibgp_channel,
+            )
+            + _bgp(
+                "vpngw",
+                a.vnet_router,
+                a.asn,
+                a.vpn_gateway,
+                a.asn,
+                t,
+                import_filter=f"filter {{ bgp_local_pref = {a.local_pref.vpn}; accept; }}",
+                export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.vpn)}",
+                channel_extra=ibgp_channel,
+            )
         )
     raise ValueError(f"{node} runs no BIRD")
 
@@ -156,7 +231,10 @@ def birdc(socket: Path, command: str, timeout: float = 5.0) -> str:
     """Run one BIRD CLI command against a control socket and return its output."""
     out = subprocess.run(
         ["birdc", "-s", str(socket), *command.split()],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return out.stdout
 

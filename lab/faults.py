@@ -126,5 +126,7 @@ def fault_kind(name: str) -> FaultKind:
     from erdrill.errors import ConfigError
 
     if name not in FAULTS:
-        raise ConfigError("lab", "fault", f"unknown fault kind {name!r}", f"use one of {', '.join(FAULTS)}")
+        raise ConfigError(
+            "lab", "fault", f"unknown fault kind {name!r}", f"use one of {', '.join(FAULTS)}"
+        )
     return FAULTS[name]

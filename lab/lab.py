@@ -45,7 +45,8 @@ BRIDGES = {"provider": ("br0", ("ce", "msee")), "vnet": ("gwsub", ("er", "vpn"))
 def _wait(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
     try:
         for attempt in Retrying(
-            stop=stop_before_delay(timeout), wait=wait_fixed(interval),
+            stop=stop_before_delay(timeout),
+            wait=wait_fixed(interval),
             retry=retry_if_result(lambda ok: not ok),
         ):
             with attempt:
@@ -97,12 +98,17 @@ class Lab:
             idx = ipr.link_lookup(ifname=iface)[0]
             ipr.link("set", index=idx, state="up" if up else "down")
 
-    def exec(self, node: str, *argv: str, timeout: float = 10.0,
-             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def exec(
+        self, node: str, *argv: str, timeout: float = 10.0, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside a node's namespace."""
         return subprocess.run(
             ["ip", "netns", "exec", self.namespace(node), *argv],
-            capture_output=True, text=True, timeout=timeout, input=stdin, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            check=False,
         )
 
     def nft(self, node: str, script: str, missing_ok: bool = False) -> None:
@@ -187,8 +193,16 @@ class Lab:
         t = self.topology
         if self.events_path.exists():
             self.events_path.rename(self.run_dir / "events.previous.jsonl")
-        for node in ("onprem-host", "onprem-edge", "provider", "msee", "er-gateway",
-                     "vpn-gateway", "vnet", "workload"):
+        for node in (
+            "onprem-host",
+            "onprem-edge",
+            "provider",
+            "msee",
+            "er-gateway",
+            "vpn-gateway",
+            "vnet",
+            "workload",
+        ):
             netns.create(self.namespace(node))
             d = self.node_dir(node)
             if d.exists():
@@ -196,18 +210,33 @@ class Lab:
             d.mkdir(parents=True)
         for a, ia, b, ib in LINKS:
             with self.ipr(a) as ipr:
-                ipr.link("add", ifname=ia, kind="veth",
-                         peer={"ifname": ib, "net_ns_fd": self.namespace(b)})
+                ipr.link(
+                    "add",
+                    ifname=ia,
+                    kind="veth",
+                    peer={"ifname": ib, "net_ns_fd": self.namespace(b)},
+                )
         gw_len = ipaddress.IPv4Network(t.azure.gateway_subnet).prefixlen
         addrs: dict[str, list[tuple[str, str]]] = {
             "onprem-host": [("eth0", t.onprem.host)],
-            "onprem-edge": [("lan", t.onprem.lan), ("er0", t.onprem.er_address),
-                            ("inet0", t.onprem.vpn_outer)],
+            "onprem-edge": [
+                ("lan", t.onprem.lan),
+                ("er0", t.onprem.er_address),
+                ("inet0", t.onprem.vpn_outer),
+            ],
             "msee": [("ce", t.msee.ce_address), ("gw", t.msee.gateway_link)],
-            "er-gateway": [("msee", t.azure.er_gateway_link),
-                           ("gwsub", f"{t.azure.er_gateway}/{gw_len}")],
-            "vpn-gateway": [("inet0", t.azure.vpn_outer), ("gwsub", f"{t.azure.vpn_gateway}/{gw_len}")],
-            "vnet": [("gwsub", f"{t.azure.vnet_router}/{gw_len}"), ("wl", t.azure.workload_subnet_gateway)],
+            "er-gateway": [
+                ("msee", t.azure.er_gateway_link),
+                ("gwsub", f"{t.azure.er_gateway}/{gw_len}"),
+            ],
+            "vpn-gateway": [
+                ("inet0", t.azure.vpn_outer),
+                ("gwsub", f"{t.azure.vpn_gateway}/{gw_len}"),
+            ],
+            "vnet": [
+                ("gwsub", f"{t.azure.vnet_router}/{gw_len}"),
+                ("wl", t.azure.workload_subnet_gateway),
+            ],
             "workload": [("eth0", t.azure.workload)],
             "provider": [],
         }
@@ -235,13 +264,18 @@ class Lab:
                 if node in gateways:
                     ipr.route("add", dst="0.0.0.0/0", gateway=gateways[node])
 
-    def _spawn(self, node: str, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+    def _spawn(
+        self, node: str, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> int:
         d = self.node_dir(node)
         with (d / f"{name}.out").open("ab") as out:
             proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.namespace(node), *argv],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, **(env or {})},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
         return proc.pid
 
@@ -254,39 +288,93 @@ class Lab:
             conf = d / "swanctl.conf"
             conf.touch(mode=0o600)
             conf.write_text(swan.swanctl_conf(node, t, psk))
-            self._spawn(node, "charon", [
-                "unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon",
-            ], env={"STRONGSWAN_CONF": str(d / "strongswan.conf")})
+            self._spawn(
+                node,
+                "charon",
+                [
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon",
+                ],
+                env={"STRONGSWAN_CONF": str(d / "strongswan.conf")},
+            )
         for node in ROUTERS:
             d = self.node_dir(node)
             (d / "bird.conf").write_text(bird.render(node, t, d))
-            self._spawn(node, "bird", ["bird", "-f", "-c", str(d / "bird.conf"),
-                                       "-s", str(d / "bird.ctl"), "-P", str(d / "bird.pid")])
-        self._spawn("workload", "service", [sys.executable, "-m", "lab.service",
-                                            str(t.azure.workload_tcp_port)])
+            self._spawn(
+                node,
+                "bird",
+                [
+                    "bird",
+                    "-f",
+                    "-c",
+                    str(d / "bird.conf"),
+                    "-s",
+                    str(d / "bird.ctl"),
+                    "-P",
+                    str(d / "bird.pid"),
+                ],
+            )
+        self._spawn(
+            "workload",
+            "service",
+            [sys.executable, "-m", "lab.service", str(t.azure.workload_tcp_port)],
+        )
         a = t.azure
-        self._spawn("onprem-edge", "watch", [
-            sys.executable, "-m", "lab.watch", "onprem-edge", str(self.events_path),
-            "--oif", "er0=expressroute", "--oif", f"{swan.TUN_DEVICE}=vpn",
-        ])
-        self._spawn("vnet", "watch", [
-            sys.executable, "-m", "lab.watch", "vnet", str(self.events_path),
-            "--gw", f"{a.er_gateway}=expressroute", "--gw", f"{a.vpn_gateway}=vpn",
-        ])
-        for node, local, peer in (("onprem-edge", t.onprem.vpn_bgp, a.vpn_bgp),
-                                  ("vpn-gateway", a.vpn_bgp, t.onprem.vpn_bgp)):
+        self._spawn(
+            "onprem-edge",
+            "watch",
+            [
+                sys.executable,
+                "-m",
+                "lab.watch",
+                "onprem-edge",
+                str(self.events_path),
+                "--oif",
+                "er0=expressroute",
+                "--oif",
+                f"{swan.TUN_DEVICE}=vpn",
+            ],
+        )
+        self._spawn(
+            "vnet",
+            "watch",
+            [
+                sys.executable,
+                "-m",
+                "lab.watch",
+                "vnet",
+                str(self.events_path),
+                "--gw",
+                f"{a.er_gateway}=expressroute",
+                "--gw",
+                f"{a.vpn_gateway}=vpn",
+            ],
+        )
+        for node, local, peer in (
+            ("onprem-edge", t.onprem.vpn_bgp, a.vpn_bgp),
+            ("vpn-gateway", a.vpn_bgp, t.onprem.vpn_bgp),
+        ):
             self._setup_tunnel(node, local, peer)
         for node in ("vpn-gateway", "onprem-edge"):
-            out = self.swanctl(node, "--load-all", "--file", str(self.node_dir(node) / "swanctl.conf"))
+            out = self.swanctl(
+                node, "--load-all", "--file", str(self.node_dir(node) / "swanctl.conf")
+            )
             if out.returncode != 0:
-                raise LabError(f"swanctl --load-all failed in {node}: {out.stderr.strip() or out.stdout.strip()}")
+                raise LabError(
+                    f"swanctl --load-all failed in {node}: {out.stderr.strip() or out.stdout.strip()}"
+                )
 
     def _setup_tunnel(self, node: str, local: str, peer: str) -> None:
         """Address the libipsec TUN device and drop the catch-all rule charon adds."""
         d = self.node_dir(node)
         _wait(lambda: (d / "charon.vici").exists(), 10, f"charon's control socket in {node}", 0.02)
         with self.ipr(node) as ipr:
+
             def tun() -> bool:
                 return bool(ipr.link_lookup(ifname=swan.TUN_DEVICE))
 
@@ -295,7 +383,10 @@ class Lab:
             ipr.addr("add", index=idx, local=local, address=peer, prefixlen=32)
             ipr.link("set", index=idx, state="up")
             for rule in ipr.get_rules(family=2):
-                if rule.get("FRA_TABLE") == swan.LIBIPSEC_TABLE or rule.get("table") == swan.LIBIPSEC_TABLE:
+                if (
+                    rule.get("FRA_TABLE") == swan.LIBIPSEC_TABLE
+                    or rule.get("table") == swan.LIBIPSEC_TABLE
+                ):
                     ipr.rule("del", table=swan.LIBIPSEC_TABLE, priority=rule.get("FRA_PRIORITY"))
             ipr.flush_routes(table=swan.LIBIPSEC_TABLE)
 
@@ -306,7 +397,9 @@ class Lab:
         states: dict[str, str] = {}
         for node in ROUTERS:
             sock = self.node_dir(node) / "bird.ctl"
-            parsed = bird.parse_protocols(bird.birdc(sock, "show protocols")) if sock.exists() else {}
+            parsed = (
+                bird.parse_protocols(bird.birdc(sock, "show protocols")) if sock.exists() else {}
+            )
             for proto in bird.SESSIONS[node]:
                 states[f"{node}/{proto}"] = parsed.get(proto, "down")
         return states
@@ -319,16 +412,31 @@ class Lab:
         """Path in use each way, from the kernel FIBs of the on-prem edge and the VNet router."""
         t = self.topology
         with self.ipr("onprem-edge") as ipr:
-            fwd = _route_path(ipr, t.workload_address, oif={"er0": PathKind.EXPRESSROUTE,
-                                                              swan.TUN_DEVICE: PathKind.VPN})
+            fwd = _route_path(
+                ipr,
+                t.workload_address,
+                oif={"er0": PathKind.EXPRESSROUTE, swan.TUN_DEVICE: PathKind.VPN},
+            )
         with self.ipr("vnet") as ipr:
-            ret = _route_path(ipr, t.host_address, gw={t.azure.er_gateway: PathKind.EXPRESSROUTE,
-                                                       t.azure.vpn_gateway: PathKind.VPN})
+            ret = _route_path(
+                ipr,
+                t.host_address,
+                gw={t.azure.er_gateway: PathKind.EXPRESSROUTE, t.azure.vpn_gateway: PathKind.VPN},
+            )
         return PathPair(fwd, ret)
 
     def reachable(self) -> bool:
-        out = self.exec("onprem-host", "ping", "-c", "1", "-W", "1", "-q",
-                        self.topology.workload_address, timeout=3)
+        out = self.exec(
+            "onprem-host",
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "1",
+            "-q",
+            self.topology.workload_address,
+            timeout=3,
+        )
         return out.returncode == 0
 
     def healthy_problems(self, expect_expressroute: bool = True) -> list[str]:
@@ -369,14 +477,23 @@ class Lab:
         try:
             _wait(ok, timeout, f"paths {expected}", 0.02)
         except LabError:
-            raise LabError(f"paths still {seen} after {timeout:.0f} s, expected {expected}") from None
+            raise LabError(
+                f"paths still {seen} after {timeout:.0f} s, expected {expected}"
+            ) from None
         return seen
 
     def status(self) -> dict[str, Any]:
         """Machine-readable status: up, BGP sessions, the SA and the path each way."""
         if not self.is_up():
-            return {"up": False, "name": self.topology.name, "prefix": self.topology.prefix,
-                    "bgp": {}, "ipsec": "down", "paths": None, "faults": []}
+            return {
+                "up": False,
+                "name": self.topology.name,
+                "prefix": self.topology.prefix,
+                "bgp": {},
+                "ipsec": "down",
+                "paths": None,
+                "faults": [],
+            }
         return {
             "up": True,
             "name": self.topology.name,
@@ -438,9 +555,18 @@ class Lab:
         t = self.topology
         tables = []
         for node, side, oif, gw in (
-            ("onprem-edge", "onprem", {"er0": PathKind.EXPRESSROUTE, swan.TUN_DEVICE: PathKind.VPN}, {}),
-            ("vnet", "azure", {}, {t.azure.er_gateway: PathKind.EXPRESSROUTE,
-                                   t.azure.vpn_gateway: PathKind.VPN}),
+            (
+                "onprem-edge",
+                "onprem",
+                {"er0": PathKind.EXPRESSROUTE, swan.TUN_DEVICE: PathKind.VPN},
+                {},
+            ),
+            (
+                "vnet",
+                "azure",
+                {},
+                {t.azure.er_gateway: PathKind.EXPRESSROUTE, t.azure.vpn_gateway: PathKind.VPN},
+            ),
         ):
             with self.ipr(node) as ipr:
                 names = {link["index"]: link.get("IFLA_IFNAME") for link in ipr.get_links()}
@@ -451,17 +577,29 @@ class Lab:
                     nh = r.get("RTA_GATEWAY") or ""
                     dev = names.get(r.get("RTA_OIF") or -1, "")
                     path = gw.get(nh) or oif.get(dev) or PathKind.UNKNOWN
-                    entries.append(RouteEntry(prefix=f"{r.get('RTA_DST')}/{r['dst_len']}",
-                                              next_hop=nh or dev, path=path, source="bgp"))
-            tables.append(RouteTable(node, side, time.time(), sorted(entries, key=lambda e: e.prefix)))
+                    entries.append(
+                        RouteEntry(
+                            prefix=f"{r.get('RTA_DST')}/{r['dst_len']}",
+                            next_hop=nh or dev,
+                            path=path,
+                            source="bgp",
+                        )
+                    )
+            tables.append(
+                RouteTable(node, side, time.time(), sorted(entries, key=lambda e: e.prefix))
+            )
         return tables
 
     def ground_truth(self, since: float = 0.0) -> list[dict[str, Any]]:
         return events.read(self.events_path, since)
 
 
-def _route_path(ipr: IPRoute, dst: str, oif: dict[str, PathKind] | None = None,
-                gw: dict[str, PathKind] | None = None) -> PathKind:
+def _route_path(
+    ipr: IPRoute,
+    dst: str,
+    oif: dict[str, PathKind] | None = None,
+    gw: dict[str, PathKind] | None = None,
+) -> PathKind:
     try:
         route = ipr.route("get", dst=dst)[0]
     except Exception:

@@ -105,7 +105,10 @@ def swanctl(node_dir: Path, *args: str, timeout: float = 10.0) -> subprocess.Com
     """Run swanctl against one charon instance's vici socket."""
     return subprocess.run(
         ["swanctl", *args, "--uri", f"unix://{node_dir / 'charon.vici'}"],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -38,7 +38,9 @@ def _interface(v: str) -> str:
     try:
         iface = ipaddress.IPv4Interface(v)
     except ValueError as exc:
-        raise ValueError(f"{v!r} is not an IPv4 address with prefix length (like 10.0.0.1/24)") from exc
+        raise ValueError(
+            f"{v!r} is not an IPv4 address with prefix length (like 10.0.0.1/24)"
+        ) from exc
     if "/" not in v:
         raise ValueError(f"{v!r} needs a prefix length (like {v}/24)")
     return str(iface)
@@ -55,7 +57,9 @@ def _network(v: str) -> str:
     try:
         return str(ipaddress.IPv4Network(v, strict=True))
     except ValueError as exc:
-        raise ValueError(f"{v!r} is not an IPv4 network (like 10.1.0.0/16, host bits zero)") from exc
+        raise ValueError(
+            f"{v!r} is not an IPv4 network (like 10.1.0.0/16, host bits zero)"
+        ) from exc
 
 
 class _Strict(BaseModel):
@@ -125,9 +129,9 @@ class AzureSide(_Strict):
     advertise: Advertise
 
     _nets = field_validator("vnet", "gateway_subnet")(classmethod(lambda cls, v: _network(v)))
-    _ifaces = field_validator("er_gateway_link", "vpn_outer", "workload_subnet_gateway", "workload")(
-        classmethod(lambda cls, v: _interface(v))
-    )
+    _ifaces = field_validator(
+        "er_gateway_link", "vpn_outer", "workload_subnet_gateway", "workload"
+    )(classmethod(lambda cls, v: _interface(v)))
     _addrs = field_validator("er_gateway", "vpn_gateway", "vpn_bgp", "vnet_router")(
         classmethod(lambda cls, v: _address(v))
     )
@@ -136,7 +140,9 @@ class AzureSide(_Strict):
     @classmethod
     def _gateway_subnet_size(cls, v: str) -> str:
         if ipaddress.IPv4Network(v).prefixlen > 27:
-            raise ValueError(f"{v} is smaller than /27; Azure needs a GatewaySubnet of /27 or larger")
+            raise ValueError(
+                f"{v} is smaller than /27; Azure needs a GatewaySubnet of /27 or larger"
+            )
         return v
 
 
@@ -157,11 +163,23 @@ class Timers(_Strict):
 
 PROFILES: dict[str, dict[str, int]] = {
     # Lab default: seconds, so a drill takes seconds.
-    "fast": {"keepalive_s": 1, "hold_s": 3, "connect_retry_s": 1, "error_wait_s": 1,
-             "bfd_interval_ms": 100, "bfd_multiplier": 3},
+    "fast": {
+        "keepalive_s": 1,
+        "hold_s": 3,
+        "connect_retry_s": 1,
+        "error_wait_s": 1,
+        "bfd_interval_ms": 100,
+        "bfd_multiplier": 3,
+    },
     # Microsoft's MSEE defaults: keepalive 60 s, hold 180 s, BFD 300 ms x 3.
-    "azure": {"keepalive_s": 60, "hold_s": 180, "connect_retry_s": 5, "error_wait_s": 5,
-              "bfd_interval_ms": 300, "bfd_multiplier": 3},
+    "azure": {
+        "keepalive_s": 60,
+        "hold_s": 180,
+        "connect_retry_s": 5,
+        "error_wait_s": 5,
+        "bfd_interval_ms": 300,
+        "bfd_multiplier": 3,
+    },
 }
 
 
@@ -192,15 +210,20 @@ class Topology(_Strict):
     def _consistent(self) -> Topology:
         _check_overlaps(self)
         _check_same_subnet(self)
-        if self.timers.hold_s is not None and self.timers.keepalive_s is not None \
-                and self.timers.keepalive_s * 3 > self.timers.hold_s:
+        if (
+            self.timers.hold_s is not None
+            and self.timers.keepalive_s is not None
+            and self.timers.keepalive_s * 3 > self.timers.hold_s
+        ):
             raise ValueError("timers: keepalive_s must be at most a third of hold_s")
         return self
 
     def namespace(self, node: str) -> str:
         """The network namespace name of a node: `<prefix>-<node>`."""
         if node not in NODES:
-            raise ConfigError("lab", "node", f"unknown node {node!r}", f"use one of {', '.join(NODES)}")
+            raise ConfigError(
+                "lab", "node", f"unknown node {node!r}", f"use one of {', '.join(NODES)}"
+            )
         return f"{self.prefix}-{node}"
 
     @property
@@ -232,9 +255,17 @@ class Topology(_Strict):
     @property
     def networks(self) -> list[ipaddress.IPv4Network]:
         """Every network inside the lab: the only addresses a lab probe may target."""
-        nets = {ipaddress.IPv4Network(self.azure.vnet), ipaddress.IPv4Network(self.azure.gateway_subnet)}
-        for iface in (self.onprem.host, self.onprem.er_address, self.onprem.vpn_outer,
-                      self.msee.gateway_link, self.azure.workload):
+        nets = {
+            ipaddress.IPv4Network(self.azure.vnet),
+            ipaddress.IPv4Network(self.azure.gateway_subnet),
+        }
+        for iface in (
+            self.onprem.host,
+            self.onprem.er_address,
+            self.onprem.vpn_outer,
+            self.msee.gateway_link,
+            self.azure.workload,
+        ):
             nets.add(ipaddress.IPv4Interface(iface).network)
         nets.add(ipaddress.IPv4Network(f"{self.onprem.vpn_bgp}/32"))
         nets.add(ipaddress.IPv4Network(f"{self.azure.vpn_bgp}/32"))
@@ -254,9 +285,11 @@ def _links(t: Topology) -> dict[str, ipaddress.IPv4Network]:
 def _check_overlaps(t: Topology) -> None:
     links = list(_links(t).items())
     for i, (name_a, net_a) in enumerate(links):
-        for name_b, net_b in links[i + 1:]:
+        for name_b, net_b in links[i + 1 :]:
             if net_a.overlaps(net_b):
-                raise ValueError(f"{name_a} ({net_a}) overlaps {name_b} ({net_b}); give each its own range")
+                raise ValueError(
+                    f"{name_a} ({net_a}) overlaps {name_b} ({net_b}); give each its own range"
+                )
     vnet = ipaddress.IPv4Network(t.azure.vnet)
     for field in ("gateway_subnet",):
         net = ipaddress.IPv4Network(getattr(t.azure, field))
@@ -264,7 +297,9 @@ def _check_overlaps(t: Topology) -> None:
             raise ValueError(f"azure.{field} ({net}) is not inside azure.vnet ({vnet})")
     wl = ipaddress.IPv4Interface(t.azure.workload).network
     if not wl.subnet_of(vnet) or wl.overlaps(ipaddress.IPv4Network(t.azure.gateway_subnet)):
-        raise ValueError(f"azure.workload subnet ({wl}) must be inside azure.vnet and outside the GatewaySubnet")
+        raise ValueError(
+            f"azure.workload subnet ({wl}) must be inside azure.vnet and outside the GatewaySubnet"
+        )
     lan = ipaddress.IPv4Interface(t.onprem.lan).network
     for side, adv in (("onprem", t.onprem.advertise), ("azure", t.azure.advertise)):
         own = lan if side == "onprem" else vnet
@@ -311,10 +346,44 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     return loc, msg
 
 
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _resolve_extends(
+    data: dict[str, Any], here: Path, source: str, depth: int = 0
+) -> dict[str, Any]:
+    """`extends: NAME_OR_FILE` merges this file over a base topology (built-in name or path)."""
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str) or depth > 4:
+        raise ConfigError(source, "extends", "must name one base topology", "e.g. extends: default")
+    builtin = DEFAULT_TOPOLOGY.parent / f"{base_ref}.yaml"
+    path = builtin if builtin.exists() else (here / base_ref)
+    try:
+        base = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raise ConfigError(
+            source,
+            "extends",
+            f"base topology {base_ref!r} cannot be read",
+            "name a built-in topology (default) or an existing file",
+        ) from None
+    if not isinstance(base, dict):
+        raise ConfigError(source, "extends", f"base topology {base_ref!r} is not a mapping")
+    return _merge(_resolve_extends(base, path.parent, str(path), depth + 1), data)
+
+
 def parse_topology(data: Any, source: str = "topology") -> Topology:
     """Validate already-parsed topology data (a mapping)."""
     if not isinstance(data, dict):
-        raise ConfigError(source, "(top level)", "must be a mapping of fields", "see lab/topologies/default.yaml")
+        raise ConfigError(
+            source, "(top level)", "must be a mapping of fields", "see lab/topologies/default.yaml"
+        )
     try:
         return Topology.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -328,13 +397,17 @@ def load_topology(path: Path | str | None = None) -> Topology:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(str(p), "file", f"cannot be read ({exc.strerror})", "pass an existing topology file") from None
+        raise ConfigError(
+            str(p), "file", f"cannot be read ({exc.strerror})", "pass an existing topology file"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
         raise ConfigError(str(p), where, "is not valid YAML", "fix the syntax") from None
+    if isinstance(data, dict):
+        data = _resolve_extends(data, p.parent, str(p))
     return parse_topology(data, str(p))
 
 
@@ -352,8 +425,12 @@ DAEMONS = {
 def preflight(binaries: Iterable[str] = DAEMONS) -> None:
     """Check the machine can build the lab: root, and every daemon binary present."""
     if os.geteuid() != 0:
-        raise EnvironmentProblem("the lab needs root (network namespaces): run as root, e.g. with sudo")
+        raise EnvironmentProblem(
+            "the lab needs root (network namespaces): run as root, e.g. with sudo"
+        )
     for name in binaries:
         path = DAEMONS[name]
         if not (os.access(path, os.X_OK) or shutil.which(name)):
-            raise EnvironmentProblem(f"{name} is missing ({path}): run scripts/setup.sh to install it")
+            raise EnvironmentProblem(
+                f"{name} is missing ({path}): run scripts/setup.sh to install it"
+            )

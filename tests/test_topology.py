@@ -1,0 +1,176 @@
+"""Topology validation: every bad input is one line naming the problem, before anything exists."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from erdrill.errors import ConfigError, EnvironmentProblem
+from lab import topology
+from lab.topology import load_topology, parse_topology, preflight
+
+ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
+DEFAULT = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
+
+
+def variant(**changes: object) -> dict[str, object]:
+    """The default topology with dotted-path fields replaced."""
+    data: dict[str, object] = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
+    for dotted, value in changes.items():
+        node = data
+        *parents, leaf = dotted.split("__")
+        for p in parents:
+            node = node[p]  # type: ignore[assignment,index]
+        node[leaf] = value  # type: ignore[index]
+    return data
+
+
+def test_default_topology_is_the_reference_architecture() -> None:
+    t = load_topology()
+    assert t.msee.asn == 12076 and t.azure.asn == 65515
+    assert [n.removeprefix("erd-lab-") for n in t.namespaces] == list(topology.NODES)
+    assert t.effective_timers.hold_s == 3
+
+
+def test_azure_profile_uses_microsoft_defaults() -> None:
+    t = parse_topology(variant(profile="azure"))
+    timers = t.effective_timers
+    assert (timers.keepalive_s, timers.hold_s) == (60, 180)
+    assert (timers.bfd_interval_ms, timers.bfd_multiplier) == (300, 3)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"onprem__lan": "10.1.0.1/24", "onprem__host": "10.1.0.10/24"}, "(top level)", "overlaps"),
+        ({"colour": "blue"}, "colour", "unknown field"),
+        ({"onprem__host": "192.168.10.300/24"}, "onprem.host", "not an IPv4 address"),
+        ({"msee__asn": 4294967296}, "msee.asn", "less than or equal"),
+        ({"azure__gateway_subnet": "10.1.255.240/28"}, "azure.gateway_subnet", "/27"),
+        ({"onprem__advertise__vpn": ["172.20.0.0/24"]}, "(top level)", "not within"),
+        ({"profile": "slow"}, "profile", "fast"),
+    ],
+)
+def test_bad_topology_is_one_line(changes: dict[str, object], field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_topology(variant(**changes), "bad.yaml")
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"bad.yaml: {field}:"), msg
+    assert words in msg
+
+
+def test_missing_daemon_binary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(topology.DAEMONS, "bird", "/nonexistent/bird-not-here")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(EnvironmentProblem, match=r"bird is missing .* scripts/setup.sh"):
+        preflight()
+
+
+def test_not_root_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    code = "from lab.topology import preflight; preflight()"
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            str(Path(ERDRILL).parent / "python"),
+            "-c",
+            f"import sys\ntry:\n    {code}\nexcept Exception as e:\n    print(e); sys.exit(3)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[1],
+    )
+    assert out.returncode == 3, out.stderr
+    assert "needs root" in out.stdout
+
+
+def test_cli_bad_topology_one_line_and_nothing_created(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(variant(prefix="erd-bad", msee__asn=0)))
+    out = subprocess.run(
+        [ERDRILL, "lab", "up", "--topology", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ERDRILL_LAB_ROOT": str(tmp_path)},
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0
+    assert "msee.asn" in out.stderr and "Traceback" not in out.stderr
+    netns = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "erd-bad" not in netns
+
+
+def test_extends_merges_over_the_default() -> None:
+    t = load_topology(topology.DEFAULT_TOPOLOGY.parent / "vpn-more-specific.yaml")
+    assert t.onprem.advertise.vpn == ["192.168.10.0/25", "192.168.10.128/25"]
+    assert t.azure.workload == "10.1.1.4/24"
+
+
+yaml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.sampled_from(["10.0.0.1/24", "192.168.10.0/24", "fast", "azure", "erd-x"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "prefix",
+                    "onprem",
+                    "azure",
+                    "msee",
+                    "host",
+                    "asn",
+                    "bfd",
+                    "timers",
+                    "lan",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(yaml_values)
+def test_any_input_gives_a_topology_or_one_line_error(data: object) -> None:
+    try:
+        parse_topology(data, "fuzz.yaml")
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["onprem", "azure", "msee", "bfd", "timers", "name"]),
+        yaml_values,
+        max_size=3,
+    )
+)
+def test_overrides_of_the_default_never_crash(over: dict[str, object]) -> None:
+    data = {**DEFAULT, **over}
+    try:
+        parse_topology(data, "fuzz.yaml")
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
