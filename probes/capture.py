@@ -24,6 +24,7 @@ from probes.samples import Outcome, Protocol, Sample
 __all__ = [
     "Flow",
     "FlowRecord",
+    "Matcher",
     "PacketCapture",
     "build_samples",
     "capture_main",
@@ -222,7 +223,7 @@ class PacketCapture:
         self.sock.close()
 
 
-class _Matcher:
+class Matcher:
     """Feeds captured packets into one FlowRecord per flow and keeps live counters."""
 
     def __init__(self, flows: list[Flow], counters: Any) -> None:
@@ -283,7 +284,7 @@ def capture_main(conn: Connection, counters: Any, namespace: str | None, flows: 
     except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    matcher = _Matcher(flows, counters)
+    matcher = Matcher(flows, counters)
     conn.send(("ready",))
     finish_at: float | None = None
     late_s = 0.0
@@ -311,17 +312,22 @@ def build_samples(
     flows: list[Flow],
     records: list[FlowRecord],
     sent_counts: list[int],
-    fallback_sent: list[array[float]],
     late_s: float,
+    fallback_sent: list[array[float]] | None = None,
 ) -> list[Sample]:
-    """One Sample per probe the sender sent, ordered by send time."""
+    """One Sample per probe the sender sent, ordered by send time.
+
+    A probe the capture did not see leave gets the sender's own stamp (`fallback_sent`),
+    or NaN without one, and is marked imprecise.
+    """
     out: list[Sample] = []
-    for f, rec, count, user_sent in zip(flows, records, sent_counts, fallback_sent, strict=True):
+    user = fallback_sent or [array("d") for _ in flows]
+    for f, rec, count, user_sent in zip(flows, records, sent_counts, user, strict=True):
         for seq in range(count):
             have = seq < len(rec.sent)
             sent = rec.sent[seq] if have else math.nan
             precise = not math.isnan(sent)
-            if not precise:
+            if not precise and seq < len(user_sent):
                 sent = user_sent[seq]
             kind = rec.kind[seq] if have else _NO_REPLY
             received: float | None = None

@@ -150,6 +150,7 @@ class Testbed:
 
     CLIENT, SERVER, FAR, NOWHERE = "10.99.1.2", "10.99.1.3", "10.99.2.2", "10.99.3.9"
     open_port, closed_port = 8443, 8444
+    __test__ = False  # not a pytest test class
 
     def __init__(self, prefix: str = "erdt-prb") -> None:
         self.prefix = prefix

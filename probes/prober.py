@@ -439,7 +439,7 @@ class Prober:
         _, records = self._capture.recv()
         cutoff = time.time() - self.late_s
         counts = [_known(rec) for rec in records]
-        out = build_samples(self._flows, records, counts, [array("d")] * len(counts), self.late_s)
+        out = build_samples(self._flows, records, counts, self.late_s)
         return [s for s in out if s.sent >= since and (s.received is not None or s.sent < cutoff)]
 
     def stop(self) -> list[Sample]:
@@ -462,7 +462,7 @@ class Prober:
                 if not self._capture.poll(10.0 + self.late_s * 2):
                     raise EnvironmentProblem("the probe capture did not finish in time")
                 _, records = self._capture.recv()
-                self.samples = build_samples(self._flows, records, counts, wall, self.late_s)
+                self.samples = build_samples(self._flows, records, counts, self.late_s, wall)
             else:
                 _, counts, results, lateness = msg
                 self.samples = self._connect_samples(results)
