@@ -52,7 +52,7 @@ class EffectiveRoute(_Arm):
     name: str | None = None
     source: str = "Unknown"
     state: str = "Active"
-    address_prefix: list[str] = Field(default_factory=list, alias="addressPrefix")
+    address_prefix: list[str] = Field(alias="addressPrefix")
     next_hop_ip_address: list[str] = Field(default_factory=list, alias="nextHopIpAddress")
     next_hop_type: str = Field(default="None", alias="nextHopType")
 
@@ -61,7 +61,7 @@ class GatewayRoute(_Arm):
     """One route a virtual network gateway learned (ARM `GatewayRoute`)."""
 
     local_address: str = Field(default="", alias="localAddress")
-    network: str = ""
+    network: str
     next_hop: str = Field(default="", alias="nextHop")
     source_peer: str = Field(default="", alias="sourcePeer")
     origin: str = ""
@@ -73,9 +73,9 @@ class BgpPeer(_Arm):
     """A gateway's BGP peer (ARM `BgpPeerStatus`)."""
 
     local_address: str = Field(default="", alias="localAddress")
-    neighbor: str = ""
+    neighbor: str
     asn: int = 0
-    state: str = "Unknown"
+    state: str
     connected_duration: str = Field(default="", alias="connectedDuration")
     routes_received: int = Field(default=0, alias="routesReceived")
 
@@ -158,8 +158,11 @@ def nic_route_table(
     for r in routes:
         kind = classify_effective_route(r, learned, rule)
         as_path = next(
-            (lr.as_path for lr in learned
-             if lr.network in r.address_prefix and lr.next_hop in r.next_hop_ip_address),
+            (
+                lr.as_path
+                for lr in learned
+                if lr.network in r.address_prefix and lr.next_hop in r.next_hop_ip_address
+            ),
             "",
         )
         for p in r.address_prefix:
