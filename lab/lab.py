@@ -590,6 +590,20 @@ class Lab:
             )
         return tables
 
+    def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
+        """Prefixes each side learns over each path, from the BGP daemons' tables."""
+        sources = {
+            "onprem": ("onprem-edge", {"expressroute": "er", "vpn": "s2s"}),
+            "azure": ("vnet", {"expressroute": "ergw", "vpn": "vpngw"}),
+        }
+        return {
+            side: {
+                path: _bird_prefixes(self.birdc(node, f"show route protocol {proto}"))
+                for path, proto in protos.items()
+            }
+            for side, (node, protos) in sources.items()
+        }
+
     def ground_truth(self, since: float = 0.0) -> list[dict[str, Any]]:
         return events.read(self.events_path, since)
 
@@ -662,3 +676,13 @@ def running_lab(topology: Topology | None = None, keep: bool = False) -> Iterato
     finally:
         if not keep:
             lab.down()
+
+
+def _bird_prefixes(output: str) -> list[str]:
+    """Prefixes listed by `show route protocol X` (one per route block)."""
+    found = []
+    for line in output.splitlines():
+        first = line.split(maxsplit=1)[0] if line.strip() else ""
+        if first[:1].isdigit() and "/" in first:
+            found.append(first)
+    return sorted(set(found))

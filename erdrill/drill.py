@@ -1,0 +1,561 @@
+"""The drill: phases of the documented test plan, timed by probes, undone whatever happens.
+
+A `Drill` is usable without pytest: the Gherkin steps only call its methods.
+Phases: setup -> steady-state -> probing -> failover -> on-vpn -> restore -> failback
+-> report -> done. Every phase change is written to the drill record at once, so an
+interrupted or failed drill still leaves everything it measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from erdrill import journal
+from erdrill.errors import ErdrillError
+from erdrill.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
+from erdrill.record import DrillRecord, PathsAt, TransitionFigures, save
+from erdrill.routes import RouteTable
+from probes.measure import measure_transition
+from probes.prober import Prober
+from probes.samples import Sample
+from targets.base import Health, ProbeTarget
+
+DRILLS_DIR = Path("reports/drills")
+
+LIMIT_EXCEEDED_PREFIX = "limit exceeded:"
+NO_FAILOVER_PREFIX = "did not fail over:"
+
+
+class DrillTarget(Protocol):
+    """What the drill needs from a target (see targets.base.Target)."""
+
+    name: str
+    default_fault: str
+    path_poll_interval_s: float
+
+    def describe(self) -> dict[str, str]: ...
+    def ensure_ready(self) -> None: ...
+    def health(self) -> Health: ...
+    def paths(self) -> PathPair: ...
+    def route_tables(self) -> list[RouteTable]: ...
+    def learned_prefixes(self) -> dict[str, dict[str, list[str]]]: ...
+    def moves_to_vpn(self, kind: str) -> bool: ...
+    def inject(self, kind: str) -> None: ...
+    def undo(self, kind: str) -> None: ...
+    def undo_description(self, kind: str) -> dict[str, str]: ...
+    def probe_targets(self) -> list[ProbeTarget]: ...
+    def probe_namespace(self) -> str | None: ...
+    def allowed_networks(self) -> list[str] | None: ...
+    def ground_truth(self, since: float) -> list[dict[str, Any]]: ...
+    def secrets(self) -> list[str]: ...
+
+
+class SteadyStateViolation(AssertionError):
+    """The network is not in its steady state (asymmetric routing, a session down, ...)."""
+
+
+class LimitExceeded(AssertionError):
+    """A measured figure broke the operator's limit."""
+
+
+class NoFailover(AssertionError):
+    """Traffic did not move to the expected path in time."""
+
+
+class RestoreFailed(ErdrillError):
+    """The fault was undone but ExpressRoute did not carry traffic again."""
+
+    exit_code = 7
+
+
+def _iso(t: float | None = None) -> str:
+    return datetime.fromtimestamp(t if t is not None else time.time(), UTC).isoformat(
+        timespec="milliseconds"
+    )
+
+
+@dataclass
+class DrillSettings:
+    rate: int = 200  # probes/s per target and protocol
+    late_ms: float = 500.0
+    sustain_s: float = 2.0  # replies must stay uninterrupted this long to count as recovered
+    abort_limit_s: float = 60.0  # give up on failover and restore at once after this
+    restore_timeout_s: float = 60.0
+    limits_ms: dict[str, float] = field(default_factory=dict)
+
+
+class PathWatcher:
+    """Polls the target's path in each direction and keeps every transition, timestamped."""
+
+    def __init__(self, target: DrillTarget) -> None:
+        self.target = target
+        self.history: list[tuple[float, PathPair]] = []
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="path-watcher", daemon=True)
+
+    def start(self) -> PathWatcher:
+        self._record(self.target.paths())
+        self._thread.start()
+        return self
+
+    def _record(self, paths: PathPair) -> None:
+        with self._changed:
+            if not self.history or self.history[-1][1] != paths:
+                self.history.append((time.time(), paths))
+                self._changed.notify_all()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.target.path_poll_interval_s):
+            with contextlib.suppress(Exception):  # a failed poll is a missing point, not a crash
+                self._record(self.target.paths())
+
+    @property
+    def current(self) -> PathPair:
+        return self.history[-1][1]
+
+    def wait_for(self, expected: PathPair, timeout: float) -> float | None:
+        """Wall time the expected paths were first seen (now or later), or None on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if self.history and self.history[-1][1] == expected:
+                    return self.history[-1][0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(min(left, 0.5))
+
+    def spans(self, until: float) -> list[tuple[float, float, str]]:
+        """(start, end, path) spans for the timeline; mixed directions show as 'asymmetric'."""
+        out = []
+        for i, (t, p) in enumerate(self.history):
+            end = self.history[i + 1][0] if i + 1 < len(self.history) else until
+            label = p.forward.value if p.symmetric else "asymmetric"
+            out.append((t, end, label))
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2.0)
+
+
+def target_key(target: DrillTarget) -> str:
+    d = target.describe()
+    return f"{target.name}-{d.get('lab prefix') or d.get('circuit') or 'default'}"
+
+
+class Drill:
+    """One failover drill against one target, from steady state to failback."""
+
+    def __init__(
+        self,
+        target: DrillTarget,
+        settings: DrillSettings | None = None,
+        *,
+        scenario: str = "",
+        drills_dir: Path = DRILLS_DIR,
+        run_id: str | None = None,
+        state_dir: Path | None = None,
+    ) -> None:
+        self.target = target
+        self.settings = settings or DrillSettings()
+        self.drills_dir = drills_dir
+        self.state_dir = state_dir
+        self.run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+        self.key = target_key(target)
+        self.record = DrillRecord(
+            run_id=self.run_id,
+            target=target.name,
+            scenario=scenario,
+            started_at=_iso(),
+            operator=os.environ.get("ERDRILL_OPERATOR") or getpass.getuser(),
+            host=socket.gethostname(),
+            labels=target.describe(),
+            probe_rate=self.settings.rate,
+            sampling_interval_ms=1000.0 / self.settings.rate,
+            limits=dict(self.settings.limits_ms),
+        )
+        self.fault: str | None = None
+        self.fault_active = False
+        self.fault_at: float | None = None
+        self.restore_at: float | None = None
+        self.switched_at: float | None = None
+        self.back_at: float | None = None
+        self.prober: Prober | None = None
+        self.watcher: PathWatcher | None = None
+        self.samples: list[Sample] = []
+        self.route_snapshots: dict[str, list[RouteTable]] = {}
+        self._lock: journal.DrillLock | None = None
+        self._closed = False
+
+    # ---- record keeping --------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self.drills_dir / self.run_id / "drill.json"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.drills_dir / self.run_id
+
+    def enter(self, phase: str) -> None:
+        """Move to a phase and write the record at once."""
+        self.record.phase = phase
+        self.save()
+
+    def save(self) -> Path:
+        return save(self.record, self.drills_dir)
+
+    # ---- phases ----------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Take the target's lock, undo faults earlier drills left, make the target ready."""
+        self._lock = journal.acquire(self.key, self.run_id, self.state_dir)
+        if self._lock.took_over:
+            self.record.findings.append(
+                f"took over a stale drill lock of run {self._lock.took_over.get('run_id')} "
+                f"(pid {self._lock.took_over.get('pid')} is gone)"
+            )
+        self.enter("setup")
+        self.target.ensure_ready()
+
+    def steady_state(self) -> Health:
+        """Check the steady state; asymmetric routing and a winning VPN are findings."""
+        self.enter("steady-state")
+        health = self.target.health()
+        self.record.paths["before"] = _paths_at(health.paths)
+        problems = steady_state_problems(health, self.target.learned_prefixes())
+        if problems:
+            self.record.findings.extend(problems)
+            self.save()
+            raise SteadyStateViolation("steady state violated: " + "; ".join(problems))
+        return health
+
+    def start_probes(self) -> None:
+        self.enter("probing")
+        self.watcher = PathWatcher(self.target).start()
+        self.prober = Prober(
+            self.target.probe_targets(),
+            rate=self.settings.rate,
+            namespace=self.target.probe_namespace(),
+            late_ms=self.settings.late_ms,
+            allowed_networks=self.target.allowed_networks(),
+        )
+        self.prober.start()
+        self.snapshot("before")
+        time.sleep(max(self.settings.sustain_s / 2, 0.5))  # a baseline before the fault
+
+    def inject(self, fault: str | None = None) -> None:
+        """Journal the fault durably, then inject it."""
+        kind = fault or self.target.default_fault
+        self.fault = kind
+        self.record.fault = kind
+        self.enter("failover")
+        journal.open_entry(
+            self.key, self.run_id, kind, self.target.undo_description(kind), self.state_dir
+        )
+        self.fault_active = True
+        self.fault_at = time.time()
+        self.record.events.append({"kind": "fault", "wall": self.fault_at, "detail": kind})
+        self.save()
+        self.target.inject(kind)
+
+    def await_paths(self, expected: PathPair, within_s: float, transition: str) -> float:
+        """Wait until both directions use `expected`; seconds from the event. Aborts early."""
+        assert self.watcher is not None
+        event = self.fault_at if transition == "failover" else self.restore_at
+        assert event is not None
+        limit = min(within_s, self.settings.abort_limit_s) if transition == "failover" else within_s
+        seen = self.watcher.wait_for(expected, max(limit - (time.time() - event), 0.0))
+        if seen is None:
+            now = self.watcher.current
+            msg = (
+                f"{NO_FAILOVER_PREFIX} {transition}: traffic still {now} "
+                f"{time.time() - event:.1f} s after the {transition} began, expected {expected}"
+            )
+            self.record.findings.append(msg)
+            raise NoFailover(msg)
+        seen = max(seen, event)
+        if transition == "failover":
+            self.switched_at = seen
+            self.enter("on-vpn" if expected == ON_VPN else "on-expressroute")
+        else:
+            self.back_at = seen
+        return seen - event
+
+    def hold(self, seconds: float | None = None) -> list[Sample]:
+        """Keep probing; return samples of the period (to check the path carries traffic)."""
+        start = time.time()
+        time.sleep(seconds if seconds is not None else self.settings.sustain_s)
+        assert self.prober is not None
+        return self.prober.samples_since(start)
+
+    def restore(self) -> None:
+        """Undo the fault (journal cleared only once undone)."""
+        if not self.fault_active or self.fault is None:
+            return
+        self.snapshot("during")
+        if self.watcher:
+            self.record.paths["during"] = _paths_at(self.watcher.current)
+        self.enter("restore")
+        self.restore_at = time.time()
+        self.record.events.append(
+            {"kind": "restore", "wall": self.restore_at, "detail": self.fault}
+        )
+        self.target.undo(self.fault)
+        self.fault_active = False
+        journal.close_entry(self.key, self.fault, self.state_dir)
+        self.enter("failback")
+
+    def finish_probes(self) -> None:
+        """Let recovery be sustained, then stop the probes and measure both transitions."""
+        if self.prober is None:
+            return
+        time.sleep(self.settings.sustain_s)
+        self._stop_probes()
+
+    def _stop_probes(self) -> None:
+        if self.prober is not None:
+            with contextlib.suppress(Exception):
+                self.samples = self.prober.stop()
+            self.prober = None
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.measure()
+
+    def measure(self) -> None:
+        """Fill failover and failback figures from the samples (as far as they go)."""
+        rate = float(self.settings.rate)
+        sustain = self.settings.sustain_s
+        if self.samples and self.fault_at is not None:
+            with contextlib.suppress(ValueError):
+                fo = measure_transition(
+                    self.samples,
+                    self.fault_at,
+                    rate_per_flow=rate,
+                    sustain_s=sustain,
+                    window_end=self.restore_at,
+                )
+                self.record.failover = TransitionFigures.model_validate(fo.as_figures())
+        if self.samples and self.restore_at is not None:
+            with contextlib.suppress(ValueError):
+                fb = measure_transition(
+                    self.samples, self.restore_at, rate_per_flow=rate, sustain_s=sustain
+                )
+                self.record.failback = TransitionFigures.model_validate(fb.as_figures())
+        self.save()
+
+    def snapshot(self, phase: str) -> None:
+        """Keep the classified route tables of both sides for this phase."""
+        with contextlib.suppress(Exception):
+            tables = self.target.route_tables()
+            self.route_snapshots[phase] = tables
+            self.record.route_snapshots[phase] = [t.to_dict() for t in tables]
+            self.save()
+
+    def check_limit(self, transition: str, figure: str, limit_ms: float) -> float:
+        """Fail with `limit exceeded: ...` saying by how much, if the figure is over."""
+        figures = getattr(self.record, transition)
+        if figures is None:
+            raise NoFailover(f"{NO_FAILOVER_PREFIX} no {transition} was measured")
+        value = getattr(figures, figure)
+        self.record.limits[f"{transition}_{figure}"] = limit_ms
+        self.save()
+        if value is None:
+            raise NoFailover(
+                f"{NO_FAILOVER_PREFIX} {transition} {figure} could not be measured "
+                "(traffic never recovered)"
+            )
+        if value > limit_ms:
+            raise LimitExceeded(
+                f"{LIMIT_EXCEEDED_PREFIX} {transition} {figure.removesuffix('_ms').replace('_', ' ')} "
+                f"{value:.0f} ms > limit {limit_ms:.0f} ms ({value - limit_ms:.0f} ms over)"
+            )
+        return float(value)
+
+    # ---- the safety net --------------------------------------------------------------
+
+    def close(self, verdict: str, message: str = "", category: str | None = None) -> None:
+        """End the drill: undo the fault if still in place, wait for ExpressRoute, write all.
+
+        Runs on every exit path (pass, failure, exception, interrupt); each step runs even
+        if an earlier one failed, and failures to restore are reported together at the end.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        left_broken: list[str] = []
+        if self.fault_active and self.fault is not None:
+            try:
+                self.restore()
+            except BaseException as exc:
+                left_broken.append(f"undo of {self.fault} failed: {exc}")
+        if self.fault is not None and not left_broken:
+            try:
+                self._wait_expressroute()
+            except BaseException as exc:
+                left_broken.append(str(exc))
+        with contextlib.suppress(BaseException):
+            if self.prober is not None or (self.watcher and self.watcher.history):
+                self._stop_probes()
+        if self.fault is not None:
+            self.snapshot("after")
+            with contextlib.suppress(BaseException):
+                self.record.paths["after"] = _paths_at(self.target.paths())
+            self.record.ground_truth = self.ground_truth()
+        self.record.verdict = verdict  # type: ignore[assignment]
+        self.record.message = message
+        self.record.failure_category = category
+        if left_broken:
+            self.record.findings.extend(left_broken)
+            self.record.verdict = "aborted" if verdict == "aborted" else "failed"
+            self.record.failure_category = "harness-error"
+        self.record.finished_at = _iso()
+        self.enter("done" if verdict != "aborted" else self.record.phase)
+        if self._lock is not None:
+            self._lock.release()
+        if left_broken:
+            raise RestoreFailed(
+                "ExpressRoute is NOT restored: "
+                + "; ".join(left_broken)
+                + f" (drill {self.run_id}; fix by hand or run `erdrill lab restore`)"
+            )
+
+    def _wait_expressroute(self) -> None:
+        deadline = time.monotonic() + self.settings.restore_timeout_s
+        while True:
+            paths = self.target.paths()
+            if paths == ON_EXPRESSROUTE:
+                return
+            if time.monotonic() > deadline:
+                raise RestoreFailed(
+                    f"ExpressRoute does not carry traffic {self.settings.restore_timeout_s:.0f} s "
+                    f"after the restore: {paths}"
+                )
+            time.sleep(0.1)
+
+    def ground_truth(self) -> dict[str, Any] | None:
+        """What the target's own log says happened (the lab's event log), summarised."""
+        since = datetime.fromisoformat(self.record.started_at).timestamp()
+        try:
+            log = self.target.ground_truth(since)
+        except Exception:
+            return None
+        if not log:
+            return None
+        return summarize_ground_truth(log, self.fault_at, self.restore_at)
+
+    # ---- as a context manager ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Drill]:
+        """`with drill.running():` closes with the right verdict whatever happens inside."""
+        try:
+            yield self
+        except (LimitExceeded, NoFailover, SteadyStateViolation) as exc:
+            self.close("failed", str(exc), _category(exc))
+            raise
+        except BaseException as exc:
+            self.close("aborted", f"{type(exc).__name__}: {exc}", "harness-error")
+            raise
+        else:
+            self.close("passed")
+
+
+def _category(exc: BaseException) -> str:
+    if isinstance(exc, LimitExceeded):
+        return "limit-exceeded"
+    if isinstance(exc, NoFailover | SteadyStateViolation):
+        return "no-failover"
+    return "harness-error"
+
+
+def _paths_at(p: PathPair) -> PathsAt:
+    return PathsAt(forward=p.forward.value, **{"return": p.return_.value})
+
+
+def steady_state_problems(health: Health, learned: dict[str, dict[str, list[str]]]) -> list[str]:
+    """Why the network is not in its steady state, in an engineer's words (empty if it is)."""
+    problems = [
+        f"BGP session {name} is {state}"
+        for name, state in health.bgp.items()
+        if state != "established"
+    ]
+    if health.tunnel != "up":
+        problems.append("the IPsec tunnel is down")
+    p = health.paths
+    if not p.symmetric:
+        for direction, label, kind in (
+            ("forward", "on-premises to Azure", p.forward),
+            ("return", "Azure to on-premises", p.return_),
+        ):
+            if kind is not PathKind.EXPRESSROUTE:
+                problems.append(
+                    f"asymmetric routing: the {direction} direction ({label}) uses "
+                    f"{kind.value} while the other uses expressroute"
+                )
+    elif p.forward is not PathKind.EXPRESSROUTE:
+        problems.append(f"both directions use {p.forward.value}, not ExpressRoute")
+    for side, paths in learned.items():
+        er, vpn = set(paths.get("expressroute", [])), set(paths.get("vpn", []))
+        if vpn - er:
+            problems.append(
+                f"{side} side: the VPN carries prefixes ExpressRoute does not "
+                f"({', '.join(sorted(vpn - er))}): more-specific prefixes over the VPN "
+                "win permanently"
+            )
+        if er - vpn:
+            problems.append(
+                f"{side} side: prefixes known only over ExpressRoute "
+                f"({', '.join(sorted(er - vpn))}) have no VPN backup"
+            )
+    return problems
+
+
+def summarize_ground_truth(
+    log: list[dict[str, Any]], fault_at: float | None, restore_at: float | None
+) -> dict[str, Any]:
+    """First route change to each path on each side after the fault and after the restore."""
+    routes = [e for e in log if e.get("kind") == "route"]
+
+    def first(after: float | None, until: float | None, path: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if after is None:
+            return out
+        for e in routes:
+            if (
+                e["wall"] >= after
+                and (until is None or e["wall"] < until)
+                and e.get("path") == path
+                and e.get("action") == "add"
+            ):
+                out.setdefault(str(e.get("node")), (e["wall"] - after) * 1000.0)
+        return out
+
+    fault_log = next((e["wall"] for e in log if e.get("kind") == "fault"), None)
+    restore_log = next((e["wall"] for e in log if e.get("kind") == "restore"), None)
+    fo = first(fault_log or fault_at, restore_log or restore_at, "vpn")
+    fb = first(restore_log or restore_at, None, "expressroute")
+    return {
+        "source": "lab event log",
+        "fault_at": fault_log,
+        "restore_at": restore_log,
+        "failover_route_change_ms": fo,
+        "failover_converged_ms": max(fo.values()) if fo else None,
+        "failback_route_change_ms": fb,
+        "failback_converged_ms": max(fb.values()) if fb else None,
+        "events": log,
+    }
