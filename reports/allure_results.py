@@ -247,9 +247,8 @@ def describe_drill(
         params[f"limit {key}"] = limit
     for key, value in params.items():
         if value is not None and value != "":
-            allure.dynamic.parameter(
-                key, redact(f"{value:g}" if isinstance(value, float) else str(value)), excluded=True
-            )
+            shown = value if isinstance(value, int | float) else redact(str(value))
+            allure.dynamic.parameter(key, shown, excluded=True)
     severity = allure.severity_level.CRITICAL if disruptive else allure.severity_level.NORMAL
     allure.dynamic.severity(severity)  # type: ignore[no-untyped-call]
 

@@ -155,7 +155,7 @@ def build_report(
         "FORCE_COLOR": "0",
     }
     with (
-        _locked(history.with_name(history.name + ".lock")),
+        _locked(history.with_name(f".{history.name}.lock")),
         tempfile.TemporaryDirectory(prefix=".allure-build-", dir=out.parent) as tmp,
     ):
         argv = [

@@ -47,13 +47,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{6,}=*"), rf"\1 {REDACTED}"),
     # JSON Web Tokens wherever they appear
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
-    # "client_secret": "..." (JSON) and secret = "..." (swanctl.conf, ini, query strings)
+    # "client_secret": "..." (JSON) and secret = "..." (swanctl.conf, ini, query strings, env),
+    # also with a prefix: AZURE_CLIENT_SECRET=..., vpn.psk: ...
     (
-        re.compile(rf"(?i)(\"(?:{_KEY_WORDS})\"\s*:\s*)\"(?:[^\"\\]|\\.)*\""),
+        re.compile(rf"(?i)(\"[\w.-]*(?:{_KEY_WORDS})\"\s*:\s*)\"(?:[^\"\\]|\\.)*\""),
         rf'\1"{REDACTED}"',
     ),
     (
-        re.compile(rf"(?i)(\b(?:{_KEY_WORDS})\b\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)"),
+        re.compile(
+            rf"(?i)(\b[\w.-]*(?:{_KEY_WORDS})\b\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)"
+        ),
         rf"\1{REDACTED}",
     ),
 )

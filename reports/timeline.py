@@ -95,7 +95,7 @@ def plot_timeline(
 def _draw_spans(ax: Axes, path_spans: Sequence[tuple[float, float, str]], t0: float) -> None:
     for start, end, path in path_spans:
         colour = PATH_COLOURS.get(str(path), PATH_COLOURS[PathKind.UNKNOWN.value])
-        ax.axvspan(start - t0, end - t0, color=colour, alpha=0.8, linewidth=0, zorder=0)
+        ax.axvspan(start - t0, end - t0, color=colour, linewidth=0, zorder=0)
 
 
 def _draw_flow(ax: Axes, flow: Sequence[Sample], base: float) -> None:
