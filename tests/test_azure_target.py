@@ -1,0 +1,249 @@
+"""The Azure target over the real SDK and HTTP, against the lab's Azure face (no mocks)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
+from erdrill.config import parse_drill_config
+from erdrill.errors import ErdrillError, TargetError
+from erdrill.paths import PathKind
+from targets.azure import AzureTarget, DisruptionRefused
+
+CONFIG = """
+[target]
+kind = "azure"
+
+[azure]
+subscription_id = "00000000-0000-4000-8000-00000000e7d1"
+resource_group = "erdrill-lab"
+circuit = "er-circuit"
+er_gateway = "er-gateway"
+vpn_gateway = "vpn-gateway"
+vpn_connection = "vpn-connection"
+nic = "workload-nic"
+onprem_prefixes = ["10.1.0.0/16"]
+arm_endpoint = "lab"
+fault_method = "{method}"
+peering_location = "lab-location"
+poll_interval_s = 1
+operation_timeout_s = {timeout}
+retry_attempts = 3
+
+[azure.fault_commands]
+inject = "true"
+undo = "true"
+"""
+
+LEARNED = "VirtualNetworkGateways_GetLearnedRoutes"
+EFFECTIVE = "NetworkInterfaces_GetEffectiveRouteTable"
+
+
+@pytest.fixture
+def backend() -> ScriptedBackend:
+    return ScriptedBackend(InMemoryBackend())
+
+
+@pytest.fixture
+def face(backend: ScriptedBackend, tmp_path: Path) -> Iterator[Server]:
+    with serve(backend, tmp_path) as server:
+        yield server
+
+
+def target(face: Server, tmp_path: Path, method: str = "disable-peering", timeout: float = 20,
+           **kwargs: Any) -> AzureTarget:
+    cfg = parse_drill_config(CONFIG.format(method=method, timeout=timeout))
+    kwargs.setdefault("out", lambda line: None)
+    return AzureTarget.from_config(cfg, lab_run_dir=tmp_path, **kwargs)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc)
+    assert "\n" not in text
+    return text
+
+
+def test_health_and_routes_on_expressroute(face: Server, tmp_path: Path) -> None:
+    t = target(face, tmp_path)
+    h = t.health()
+    assert h.paths.return_ is PathKind.EXPRESSROUTE
+    assert h.paths.forward is PathKind.UNKNOWN  # not visible from Azure
+    assert h.tunnel == "up" and set(h.bgp.values()) == {"established"}
+    tables = {tb.owner: tb for tb in t.route_tables()}
+    assert tables["nic:workload-nic"].path_to("10.1.0.0/16") is PathKind.EXPRESSROUTE
+    t.ensure_ready()
+
+
+def test_disable_peering_fails_over_and_back(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    t = target(face, tmp_path, allow_disruption=True)
+    t.inject("disable-peering")
+    inner = backend.inner
+    assert isinstance(inner, InMemoryBackend) and inner.events == ["peering Disabled"]
+    assert t.health().paths.return_ is PathKind.VPN
+    t.undo("disable-peering")
+    assert inner.events == ["peering Disabled", "peering Enabled"]
+    assert t.health().paths.return_ is PathKind.EXPRESSROUTE
+    assert [e["event"] for e in t.ground_truth(0)] == ["fault", "restore"]
+
+
+def test_site_failover_simulation_starts_and_stops(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    t = target(face, tmp_path, method="site-failover-simulation", allow_disruption=True)
+    t.inject("site-failover-simulation")
+    assert t.health().paths.return_ is PathKind.VPN
+    t.undo("site-failover-simulation")
+    assert t.health().paths.return_ is PathKind.EXPRESSROUTE
+
+
+def test_401_names_the_credential(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
+    backend.add(EFFECTIVE, error_reply(401, "InvalidAuthenticationToken", "expired"))
+    with pytest.raises(TargetError, match="401 not authenticated") as err:
+        target(face, tmp_path).effective_routes()
+    assert "az login" in one_line(err.value)
+
+
+def test_wrong_token_is_a_401(face: Server, tmp_path: Path) -> None:
+    from armface import LabFaceCredential
+
+    t = target(face, tmp_path, credential=LabFaceCredential("not-the-token", face.endpoint))
+    with pytest.raises(TargetError, match="401"):
+        t.connection_status()
+
+
+def test_403_names_the_missing_permission(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    backend.add(EFFECTIVE, error_reply(403, "AuthorizationFailed", "no access"))
+    with pytest.raises(TargetError) as err:
+        target(face, tmp_path).effective_routes()
+    assert "Microsoft.Network/networkInterfaces/effectiveRouteTable/action" in one_line(err.value)
+
+
+def test_404_names_the_resource_and_field(face: Server, tmp_path: Path) -> None:
+    t = target(face, tmp_path)
+    t.cfg = t.cfg.model_copy(update={"vpn_connection": "no-such-connection"})
+    with pytest.raises(TargetError) as err:
+        t.connection_status()
+    msg = one_line(err.value)
+    assert "404" in msg and "no-such-connection" in msg and "vpn_connection" in msg
+
+
+def test_429_waits_for_retry_after(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
+    t = target(face, tmp_path)
+    t.learned_routes("er-gateway")  # warm up: client created, connection open
+    backend.add(LEARNED, error_reply(429, "TooManyRequests", "slow down", **{"Retry-After": "2"}))
+    start = time.monotonic()
+    routes = t.learned_routes("er-gateway")
+    waited = time.monotonic() - start
+    assert routes and waited >= 2.0
+    assert face.requests.count("POST", LEARNED) == 3  # warm-up, throttled, retried
+
+
+def test_retry_after_above_the_cap_fails_at_once(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    backend.add(LEARNED, error_reply(429, "TooManyRequests", "later", **{"Retry-After": "3600"}))
+    start = time.monotonic()
+    with pytest.raises(TargetError, match="Retry-After 3600 s exceeds"):
+        target(face, tmp_path).learned_routes("er-gateway")
+    assert time.monotonic() - start < 10
+
+
+def test_500_then_success(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
+    backend.add(EFFECTIVE, error_reply(500, "InternalServerError", "oops"))
+    assert target(face, tmp_path).effective_routes()
+    assert face.requests.count("POST", EFFECTIVE) == 2
+
+
+def test_persistent_503_gives_up_after_the_attempts(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    backend.add(EFFECTIVE, *[error_reply(503, "ServerBusy", "busy")] * 5)
+    with pytest.raises(TargetError, match="HTTP 503 .* after 3 attempts"):
+        target(face, tmp_path).effective_routes()
+    assert face.requests.count("POST", EFFECTIVE) == 3
+
+
+def test_lro_that_never_completes_is_bounded(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    backend.add(LEARNED, Reply(200, {"value": []}, polls=None))
+    start = time.monotonic()
+    with pytest.raises(TargetError) as err:
+        target(face, tmp_path, timeout=3).learned_routes("vpn-gateway")
+    assert "operation learned routes did not complete within 3 s" in one_line(err.value)
+    assert time.monotonic() - start < 8
+
+
+@pytest.mark.parametrize("reply", [
+    Reply(200, {"value": "not-a-list"}, immediate=True),
+    Reply(200, {"routes": []}),
+    Reply(200, raw=b"<html>gateway timeout</html>"),
+    Reply(200, {"value": [{"network": 42}]}),
+])
+def test_unexpected_shape_is_a_clear_error(
+    face: Server, backend: ScriptedBackend, tmp_path: Path, reply: Reply
+) -> None:
+    backend.add(LEARNED, reply)
+    with pytest.raises(TargetError) as err:
+        target(face, tmp_path).learned_routes("er-gateway")
+    assert "unexpected response shape" in one_line(err.value)
+
+
+@pytest.mark.parametrize("method", ["disable-peering", "site-failover-simulation", "command"])
+def test_disruptive_faults_refuse_before_any_call(
+    face: Server, tmp_path: Path, method: str
+) -> None:
+    t = target(face, tmp_path, method=method)
+    with pytest.raises(DisruptionRefused) as err:
+        t.inject(method)
+    assert "allow_disruption" in one_line(err.value)
+    assert isinstance(err.value, ErdrillError)
+    assert len(face.requests) == 0
+
+
+@pytest.mark.parametrize("method", ["disable-peering", "site-failover-simulation", "command"])
+def test_plan_mode_makes_no_write_call(
+    face: Server, backend: ScriptedBackend, tmp_path: Path, method: str
+) -> None:
+    lines: list[str] = []
+    t = target(face, tmp_path, method=method, plan=True, out=lines.append)
+    t.inject(method)
+    t.undo(method)
+    assert face.requests.writes() == []
+    inner = backend.inner
+    assert isinstance(inner, InMemoryBackend) and inner.events == []
+    planned = [s for s in t.steps if s.write]
+    assert len(planned) == 2 and not any(s.performed for s in planned)
+    assert any(line.startswith("plan: would call") for line in lines)
+
+
+def test_operator_method_waits_bounded(face: Server, tmp_path: Path) -> None:
+    cfg = parse_drill_config(CONFIG.format(method="operator", timeout=20)
+                             .replace("retry_attempts = 3", "retry_attempts = 3\noperator_wait_s = 2"))
+    lines: list[str] = []
+    t = AzureTarget.from_config(cfg, lab_run_dir=tmp_path, out=lines.append)
+    with pytest.raises(TargetError, match="still up after 2 s"):
+        t.inject("operator")
+    assert lines and lines[0].startswith("OPERATOR: ask the provider")
+    assert face.requests.writes() == []
+
+
+def test_unknown_fault_kind_lists_choices(face: Server, tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="use one of operator, disable-peering"):
+        target(face, tmp_path).inject("cut-the-cable")
+
+
+def test_face_not_running_is_one_line(tmp_path: Path) -> None:
+    cfg = parse_drill_config(CONFIG.format(method="operator", timeout=5))
+    with pytest.raises(TargetError, match="python -m armface") as err:
+        AzureTarget.from_config(cfg, lab_run_dir=tmp_path / "nothing")
+    one_line(err.value)
