@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from probes.netns import die_with_parent, enter_namespace
 from probes.samples import Outcome, Protocol, Sample
 
 __all__ = [
@@ -275,10 +276,9 @@ def capture_main(conn: Connection, counters: Any, namespace: str | None, flows: 
     final records after waiting (until `wait_until` at most) for replies still due.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     try:
         if namespace:
-            from probes.netns import enter_namespace
-
             enter_namespace(namespace)
         cap = PacketCapture()
     except Exception as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import ipaddress
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ __all__ = [
     "DEFAULT_LAB_PREFIX",
     "Testbed",
     "check_targets_allowed",
+    "die_with_parent",
     "enter_namespace",
     "lab_namespace",
     "lab_networks",
@@ -55,6 +58,14 @@ def enter_namespace(name: str) -> None:
         raise EnvironmentProblem(
             f"cannot enter network namespace {name!r}: {exc.strerror or exc}; run as root"
         ) from exc
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this (child) process when its parent dies."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def source_address(destination: str) -> str:
@@ -204,6 +215,10 @@ class Testbed:
             proc.wait()
         self._listeners.clear()
         for ns in (self.cli, self.mid, self.srv, self.far):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+            for pid in pids.stdout.split():  # left over from a run that died: only ours
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
     def __enter__(self) -> Testbed:
@@ -220,7 +235,9 @@ def _listen(ns: str, address: str, port: int) -> subprocess.Popen[bytes]:
         f"s.bind(({address!r},{port}));s.listen(4096);print('up',flush=True);time.sleep(1e6)"
     )
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", ns, sys.executable, "-c", code], stdout=subprocess.PIPE
+        ["ip", "netns", "exec", ns, sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     assert proc.stdout is not None
     proc.stdout.readline()

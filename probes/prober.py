@@ -27,7 +27,12 @@ from typing import Any
 
 from erdrill.errors import EnvironmentProblem
 from probes.capture import Flow, FlowRecord, build_samples, capture_main
-from probes.netns import check_targets_allowed, enter_namespace, source_address
+from probes.netns import (
+    check_targets_allowed,
+    die_with_parent,
+    enter_namespace,
+    source_address,
+)
 from probes.samples import Outcome, Protocol, Sample
 from targets.base import ProbeTarget
 
@@ -168,6 +173,7 @@ class _Template:
 
 def _child_setup(namespace: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    die_with_parent()
     if namespace:
         enter_namespace(namespace)
 
