@@ -83,9 +83,9 @@ class Swagger:
             if not ok:
                 return [*problems, f"{where}: expected {kind}, got {type(value).__name__}"]
         enum = schema.get("enum")
-        if enum and not schema.get("x-ms-enum", {}).get("modelAsString", False):
-            if value not in enum:
-                problems.append(f"{where}: {value!r} is not one of {enum}")
+        as_string = schema.get("x-ms-enum", {}).get("modelAsString", False)
+        if enum and not as_string and value not in enum:
+            problems.append(f"{where}: {value!r} is not one of {enum}")
         if isinstance(value, dict):
             for name in schema.get("required", []):
                 if name not in value:

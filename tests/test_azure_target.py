@@ -167,7 +167,7 @@ def test_persistent_503_gives_up_after_the_attempts(
     face: Server, backend: ScriptedBackend, tmp_path: Path
 ) -> None:
     backend.add(EFFECTIVE, *[error_reply(503, "ServerBusy", "busy")] * 5)
-    with pytest.raises(TargetError, match="HTTP 503 .* after 3 attempts"):
+    with pytest.raises(TargetError, match=r"HTTP 503 .* after 3 attempts"):
         target(face, tmp_path).effective_routes()
     assert face.requests.count("POST", EFFECTIVE) == 3
 
