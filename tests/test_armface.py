@@ -164,3 +164,47 @@ def test_request_log_counts_writes(face: Server) -> None:
         "ExpressRouteCircuitPeerings_CreateOrUpdate"
     ]
     time.sleep(0)
+
+
+BIRD_ROUTES = """BIRD 2.0.12 ready.
+Table master4:
+192.168.10.0/24      unicast [msee 10:00:01.000] * (100) [AS65010i]
+\tvia 172.16.1.1 on msee
+\tType: BGP univ
+\tBGP.origin: IGP
+\tBGP.as_path: 12076 65010
+\tBGP.next_hop: 172.16.1.1
+\tBGP.local_pref: 200
+                     unicast [vnet 10:00:02.000] (100) [AS65010i]
+\tvia 10.1.255.230 on gwsub
+\tType: BGP univ
+\tBGP.origin: IGP
+\tBGP.as_path: 65010 65010 65010 65010
+10.1.0.0/16          unicast [vnet 10:00:01.000] * (100) [i]
+\tvia 10.1.255.230 on gwsub
+\tType: BGP univ
+\tBGP.origin: IGP
+\tBGP.as_path:
+172.16.1.0/30        unicast [direct1 10:00:00.000] * (240)
+\tdev msee
+\tType: device univ
+"""
+
+
+def test_bird_route_parser() -> None:
+    from armface.lab_backend import parse_bird_protocol, parse_bird_routes
+
+    routes = parse_bird_routes(BIRD_ROUTES)
+    assert [(r.prefix, r.protocol, r.next_hop, r.best, r.bgp) for r in routes] == [
+        ("192.168.10.0/24", "msee", "172.16.1.1", True, True),
+        ("192.168.10.0/24", "vnet", "10.1.255.230", False, True),
+        ("10.1.0.0/16", "vnet", "10.1.255.230", True, True),
+        ("172.16.1.0/30", "direct1", "", True, False),
+    ]
+    assert routes[0].as_path == ["12076", "65010"] and routes[2].as_path == []
+    info = parse_bird_protocol(
+        "msee       BGP        ---        up     10:00:00.000  Established\n"
+        "  BGP state:          Established\n    Neighbor address: 172.16.1.1\n"
+        "    Neighbor AS:      12076\n    Routes:         1 imported, 1 exported, 1 preferred\n"
+    )
+    assert info == {"neighbor": "172.16.1.1", "asn": "12076", "routes": "1"}
