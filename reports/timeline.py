@@ -24,6 +24,7 @@ PATH_COLOURS: dict[str, str] = {
     PathKind.VPN.value: "#ffe2b8",
     PathKind.UNKNOWN.value: "#e4e4e4",
     PathKind.NONE.value: "#f6c9c9",
+    "asymmetric": "#e3d3f2",  # forward and return on different paths
 }
 EVENT_STYLES: dict[str, dict[str, Any]] = {
     "fault": {"color": "#c0392b", "linestyle": "--", "linewidth": 1.6},
@@ -162,6 +163,7 @@ def _legend_handles() -> list[Any]:
         Patch(color=PATH_COLOURS[p.value], label=f"path: {p.value}")
         for p in (PathKind.EXPRESSROUTE, PathKind.VPN, PathKind.NONE)
     ]
+    handles.append(Patch(color=PATH_COLOURS["asymmetric"], label="path: asymmetric"))
     return handles
 
 
