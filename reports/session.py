@@ -121,7 +121,8 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
         return
     terminalreporter.write_sep("=", "erdrill drill summary")
     if records:
-        width = max(int(getattr(terminalreporter, "_tw").fullwidth), 120)
+        writer = getattr(terminalreporter, "_tw", None)
+        width = max(int(getattr(writer, "fullwidth", 120)), 120)
         terminalreporter.write(render_summary(records, width=width))
         terminalreporter.write_line(f"drill history: {HISTORY_PATH}")
         if _results_dir(config) is not None:
