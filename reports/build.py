@@ -9,6 +9,7 @@ tag and moves the HTML into place atomically.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from erdrill.errors import EnvironmentProblem, ErdrillError
 from erdrill.record import write_atomic
@@ -42,6 +44,7 @@ DEFAULT_RESULTS = Path("reports/allure-results")
 DEFAULT_REPORT = Path("reports/erdrill-report.html")
 DEFAULT_ALLURE_HISTORY = Path("reports/history/allure-history.jsonl")
 CONFIG_NAME = "allurerc.mjs"
+MAX_PARAMETER = 300
 
 _TEXT_SUFFIXES = (".json", ".txt", ".csv", ".properties", ".log", ".xml", ".yaml", ".yml")
 # Allure 3 embeds a Google Tag Manager script; an audit report must not phone home.
@@ -99,6 +102,8 @@ def scrub_results(results: Path, secrets: Iterable[str | None] | None = None) ->
     """Redact secrets in every text file of the results folder in place; return files changed.
 
     This also covers what allure-pytest-bdd writes itself (messages, traces, step parameters).
+    Step parameters longer than `MAX_PARAMETER` characters (allure-pytest-bdd records every
+    fixture a step takes, e.g. thousands of samples) are shortened to keep the report readable.
     """
     frozen = tuple(secrets or ())
     changed = 0
@@ -109,10 +114,37 @@ def scrub_results(results: Path, secrets: Iterable[str | None] | None = None) ->
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        clean = redact(text, frozen)
+        clean = text
+        if path.name.endswith(("-result.json", "-container.json")):
+            clean = _shorten_parameters(clean)
+        clean = redact(clean, frozen)
         if clean != text:
             write_atomic(path, clean)
             changed += 1
+    return changed
+
+
+def _shorten_parameters(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if not _shorten(data):
+        return text
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _shorten(node: Any) -> bool:
+    changed = False
+    if isinstance(node, dict):
+        for param in node.get("parameters") or []:
+            value = param.get("value") if isinstance(param, dict) else None
+            if isinstance(value, str) and len(value) > MAX_PARAMETER:
+                param["value"] = f"{value[: MAX_PARAMETER - 40]}... ({len(value)} characters)"
+                changed = True
+        for key in ("steps", "befores", "afters"):
+            for child in node.get(key) or []:
+                changed = _shorten(child) or changed
     return changed
 
 
