@@ -38,10 +38,14 @@ def wait_with_progress(prober: Prober, seconds: float | None, show: bool | None 
     from rich.text import Text
 
     console = Console(stderr=True)
-    with Live(Text(prober.snapshot().line()), console=console, refresh_per_second=4) as live:
-        while time.monotonic() < end:
-            time.sleep(min(0.25, max(0.0, end - time.monotonic())))
-            live.update(Text(prober.snapshot().line()))
+    try:
+        with Live(Text(prober.snapshot().line()), console=console, refresh_per_second=4) as live:
+            while time.monotonic() < end:
+                time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+                live.update(Text(prober.snapshot().line()))
+    finally:
+        if not console.is_terminal:
+            console.line()  # a terminal gets its newline from Live; a file or pipe does not
 
 
 def measurements(
