@@ -169,6 +169,7 @@ class Drill:
         drills_dir: Path = DRILLS_DIR,
         run_id: str | None = None,
         state_dir: Path | None = None,
+        lock_held: bool = False,
     ) -> None:
         self.target = target
         self.settings = settings or DrillSettings()
@@ -199,6 +200,7 @@ class Drill:
         self.samples: list[Sample] = []
         self.route_snapshots: dict[str, list[RouteTable]] = {}
         self._lock: journal.DrillLock | None = None
+        self._lock_held = lock_held  # the caller (a drill session) already holds the lock
         self._closed = False
 
     # ---- record keeping --------------------------------------------------------------
@@ -223,8 +225,9 @@ class Drill:
 
     def begin(self) -> None:
         """Take the target's lock, undo faults earlier drills left, make the target ready."""
-        self._lock = journal.acquire(self.key, self.run_id, self.state_dir)
-        if self._lock.took_over:
+        if not self._lock_held:
+            self._lock = journal.acquire(self.key, self.run_id, self.state_dir)
+        if self._lock is not None and self._lock.took_over:
             self.record.findings.append(
                 f"took over a stale drill lock of run {self._lock.took_over.get('run_id')} "
                 f"(pid {self._lock.took_over.get('pid')} is gone)"
@@ -357,6 +360,42 @@ class Drill:
                 )
                 self.record.failback = TransitionFigures.model_validate(fb.as_figures())
         self.save()
+
+    def measure_now(self) -> None:
+        """Measure the failover while probes still run, once recovery had time to be sustained."""
+        if self.prober is None or self.fault_at is None:
+            return
+        if self.switched_at is not None:
+            ready = self.switched_at + self.settings.sustain_s + self.settings.late_ms / 1000.0
+            time.sleep(max(0.0, ready - time.time()))
+        self.samples = self.prober.samples_since(0.0)
+        self.measure()
+
+    def check_ground_truth(self) -> dict[str, Any]:
+        """The measured failover must agree with the target's own log of route changes.
+
+        Agreement: the outage lies between the first and the last route change the log
+        shows after the fault (the route-install spread), give or take two sampling
+        intervals; with no route change, the outage is at most two sampling intervals.
+        """
+        self.measure_now()
+        truth = self.ground_truth()
+        fo = self.record.failover
+        if truth is None or fo is None or fo.outage_ms is None:
+            raise AssertionError("no ground truth or no failover measurement to compare")
+        self.record.ground_truth = truth
+        slack = 2 * (self.record.sampling_interval_ms or 0.0)
+        changes = list(truth["failover_route_change_ms"].values())
+        lo, hi = (min(changes), max(changes)) if changes else (0.0, 0.0)
+        truth["tolerance_ms"] = {"low": lo - slack, "high": hi + slack}
+        self.save()
+        if not lo - slack <= fo.outage_ms <= hi + slack:
+            raise AssertionError(
+                f"measured failover outage {fo.outage_ms:.0f} ms disagrees with the lab's event "
+                f"log: routes changed {lo:.0f}-{hi:.0f} ms after the fault (allowed "
+                f"{lo - slack:.0f}-{hi + slack:.0f} ms)"
+            )
+        return truth
 
     def snapshot(self, phase: str) -> None:
         """Keep the classified route tables of both sides for this phase."""

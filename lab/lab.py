@@ -124,19 +124,22 @@ class Lab:
 
     # ---- life cycle ------------------------------------------------------------------
 
-    def up(self, timeout: float = 30.0) -> None:
-        """Build the lab and wait until both paths' BGP, the SA and traffic are up (idempotent)."""
+    def up(self, timeout: float = 30.0, expect_expressroute: bool = True) -> None:
+        """Build the lab and wait until both paths' BGP, the SA and traffic are up (idempotent).
+
+        `expect_expressroute=False` for topologies built misconfigured on purpose.
+        """
         preflight()
         if self.is_up():
             with contextlib.suppress(LabError):
-                self.wait_healthy(timeout=5.0)
+                self.wait_healthy(timeout=5.0, expect_expressroute=expect_expressroute)
                 return
         self.down()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._build()
             self._start_daemons()
-            self.wait_healthy(timeout=timeout)
+            self.wait_healthy(timeout=timeout, expect_expressroute=expect_expressroute)
         except BaseException:
             self._write_state(up=False)
             raise

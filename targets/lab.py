@@ -22,9 +22,9 @@ class LabTarget:
     default_fault = "provider-link-down"
     path_poll_interval_s = 0.02
 
-    def __init__(self, lab: Lab, keep: bool = True) -> None:
+    def __init__(self, lab: Lab, expect_expressroute: bool = True) -> None:
         self.lab = lab
-        self.keep = keep
+        self.expect_expressroute = expect_expressroute
 
     def describe(self) -> dict[str, str]:
         return {
@@ -34,7 +34,7 @@ class LabTarget:
         }
 
     def ensure_ready(self) -> None:
-        self.lab.up()
+        self.lab.up(expect_expressroute=self.expect_expressroute)
 
     def health(self) -> Health:
         return Health(

@@ -1,0 +1,190 @@
+"""pytest wiring for the drill: options, the target for the session, the drill per scenario.
+
+`pytest features/` with no options builds the lab once (fast profile), runs every lab
+scenario and tears the lab down. Steps live in steps/; the library does the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erdrill import journal
+from erdrill.config import load_drill_config
+from erdrill.drill import Drill, LimitExceeded, target_key
+from erdrill.errors import ErdrillError
+from erdrill.settings import DrillOptions
+from reports import session as report_session
+from targets.factory import make_target, repair_open_faults
+
+pytest_plugins = ["steps.drill_steps", "steps.steady_state_steps"]
+
+RESULTS_DIR = Path("reports/allure-results")
+SESSION_KEY = pytest.StashKey[str]()  # the target whose drill lock this session holds
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("erdrill", "erdrill drill")
+    g.addoption(
+        "--target",
+        choices=["lab", "azure"],
+        default=None,
+        help="drill target (default: the config's, else the lab)",
+    )
+    g.addoption("--lab-topology", type=Path, default=None, help="lab topology file (YAML)")
+    g.addoption(
+        "--drill-config",
+        type=Path,
+        default=None,
+        help="drill config (TOML): limits, probe targets and rate, the Azure resources",
+    )
+    g.addoption("--keep-lab", action="store_true", help="leave the lab up after the run")
+    g.addoption(
+        "--allow-disruption",
+        action="store_true",
+        help="allow disruptive scenarios against Azure (never needed for the lab)",
+    )
+    g.addoption(
+        "--drills-dir",
+        type=Path,
+        default=Path("reports/drills"),
+        help="where drill records are written",
+    )
+
+
+def _is_drill_run(config: pytest.Config) -> bool:
+    return any("features" in str(a) for a in config.args)
+
+
+MAIN_PID = os.getpid()
+
+
+def _raise_interrupt(signum: int, _frame: Any) -> None:
+    if os.getpid() != MAIN_PID:
+        # A forked helper (pyroute2, the prober) must die quietly, never unwind the
+        # drill's stack and run its teardown a second time.
+        os._exit(128 + signum)
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _is_drill_run(config):
+        return
+    # Show Gherkin steps as they run; write Allure results unless told otherwise.
+    config.option.verbose = max(config.option.verbose, 1)
+    if hasattr(config.option, "gherkin_terminal_reporter"):
+        config.option.gherkin_terminal_reporter = True
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(RESULTS_DIR)
+    # SIGTERM and SIGHUP end the drill like Ctrl-C: every fault is undone on the way out.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+
+
+@pytest.fixture(scope="session")
+def options(pytestconfig: pytest.Config) -> DrillOptions:
+    try:
+        cfg = load_drill_config(pytestconfig.getoption("drill_config"))
+    except ErdrillError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return DrillOptions.from_config(
+        cfg, pytestconfig.getoption("target"), pytestconfig.getoption("allow_disruption")
+    )
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
+    """The drill target for the whole session (the lab is built once and torn down)."""
+    lock = None
+    try:
+        repaired = repair_open_faults(options)
+        for line in repaired:
+            print(f"\nerdrill: undid a fault an earlier drill left in place: {line}")
+        made = make_target(
+            options, pytestconfig.getoption("drill_config"), pytestconfig.getoption("lab_topology")
+        )
+        # One drill session per target: a second is refused naming the first.
+        lock = journal.acquire(target_key(made), f"session-{os.getpid()}")
+        pytestconfig.stash[SESSION_KEY] = target_key(made)
+        made.ensure_ready()
+    except ErdrillError as exc:
+        pytest.exit(f"erdrill: {exc}", returncode=exc.exit_code)
+    report_session.start(pytestconfig, made)
+    try:
+        yield made
+    finally:
+        if not pytestconfig.getoption("keep_lab"):
+            with contextlib.suppress(Exception):
+                made.teardown()
+        if lock is not None:
+            lock.release()
+
+
+@pytest.fixture
+def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) -> Iterator[Drill]:
+    """One drill per scenario; closed by `pytest_bdd_after_scenario` with its verdict."""
+    d = Drill(
+        target,
+        options.settings,
+        scenario=request.node.name,
+        drills_dir=request.config.getoption("drills_dir"),
+        lock_held=target_key(target) == request.config.stash.get(SESSION_KEY, None),
+    )
+    request.node.erdrill_drill = d
+    yield d
+    if not d._closed:  # the scenario never reached after_scenario (e.g. interrupted in setup)
+        _close(request.node, d, "aborted", "interrupted before the scenario ended")
+
+
+def _close(
+    node: pytest.Item, d: Drill, verdict: str, message: str, category: str | None = None
+) -> None:
+    try:
+        d.close(verdict, message, category)
+    finally:
+        report_session.scenario_finished(node.config, node, d)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    request.node.erdrill_steps = {"done": 0, "total": len(scenario.steps), "error": None}
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
+    request.node.erdrill_steps["done"] += 1
+
+
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest, exception: BaseException, **_: Any
+) -> None:
+    request.node.erdrill_steps["error"] = exception
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    d: Drill | None = getattr(request.node, "erdrill_drill", None)
+    if d is None or d._closed:
+        return
+    steps = request.node.erdrill_steps
+    error = steps["error"]
+    if error is None and steps["done"] == steps["total"]:
+        _close(request.node, d, "passed", "")
+    elif isinstance(error, LimitExceeded):
+        _close(request.node, d, "failed", str(error), "limit-exceeded")
+    elif isinstance(error, AssertionError):  # NoFailover, SteadyStateViolation, a failed check
+        _close(request.node, d, "failed", str(error), "no-failover")
+    elif error is not None:
+        _close(request.node, d, "aborted", f"{type(error).__name__}: {error}", "harness-error")
+    else:
+        _close(request.node, d, "aborted", "interrupted", "harness-error")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    report_session.terminal_summary(terminalreporter, config)

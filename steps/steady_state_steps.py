@@ -1,0 +1,55 @@
+"""Steps that build a deliberately misconfigured lab and check the steady state catches it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from erdrill.drill import Drill, SteadyStateViolation
+from lab.lab import Lab
+from lab.topology import DEFAULT_TOPOLOGY, load_topology
+from targets.lab import LabTarget
+
+MISCONFIGURED_PREFIX = "erd-miscfg"
+
+
+@pytest.fixture
+def separate_labs() -> Iterator[list[Lab]]:
+    labs: list[Lab] = []
+    yield labs
+    for lab in labs:
+        lab.down()
+
+
+@given(parsers.parse('a separate lab built from the topology "{name}"'), target_fixture="target")
+def separate_lab(name: str, separate_labs: list[Lab]) -> LabTarget:
+    topo = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
+    lab = Lab(topo.model_copy(update={"prefix": MISCONFIGURED_PREFIX}))
+    separate_labs.append(lab)
+    target = LabTarget(lab, expect_expressroute=False)
+    target.ensure_ready()
+    return target
+
+
+@when("the steady state is checked", target_fixture="violation")
+def check_steady_state(drill: Drill) -> str:
+    drill.begin()
+    try:
+        drill.steady_state()
+    except SteadyStateViolation as exc:
+        return str(exc)
+    return ""
+
+
+@then(parsers.parse("the check fails naming the {direction} direction as asymmetric"))
+def names_direction(violation: str, direction: str) -> None:
+    assert violation, "the steady-state check passed on a misconfigured network"
+    assert f"asymmetric routing: the {direction} direction" in violation, violation
+
+
+@then("the check names the more-specific prefixes over the VPN")
+def names_prefixes(violation: str) -> None:
+    assert "more-specific prefixes over the VPN" in violation, violation
+    assert "192.168.10.0/25" in violation, violation

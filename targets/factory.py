@@ -1,0 +1,52 @@
+"""Build the drill target the operator asked for, and repair what earlier drills left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from erdrill import journal
+from erdrill.errors import ConfigError
+from erdrill.settings import DrillOptions
+from lab.lab import Lab
+from lab.topology import load_topology
+from targets.lab import LabTarget
+
+
+class ManagedLabTarget(LabTarget):
+    """The lab target of a drill session: torn down with the session unless kept."""
+
+    def teardown(self) -> None:
+        self.lab.down()
+
+
+def make_target(options: DrillOptions, drill_config: Path | None, topology: Path | None) -> Any:
+    """The lab (default) or Azure target, not yet checked."""
+    if options.target == "lab":
+        return ManagedLabTarget(Lab(load_topology(topology)))
+    if options.target == "azure":
+        from targets.azure_session import make_azure_target
+
+        return make_azure_target(options, drill_config, topology)
+    raise ConfigError(
+        "--target", "target", f"unknown target {options.target!r}", "use lab or azure"
+    )
+
+
+def _undo_lab(entry: dict[str, Any]) -> None:
+    undo = entry.get("undo", {})
+    lab = Lab.current(str(undo.get("prefix", "erd-lab")), Path(str(undo.get("run_root"))))
+    if lab.is_up():
+        lab.restore(str(entry.get("fault")), wait=30.0)
+
+
+def repair_open_faults(options: DrillOptions, state_dir: Path | None = None) -> list[str]:
+    """Undo faults whose drill died (SIGKILL, power loss) before anything else runs."""
+    undoers: dict[str, journal.Undoer] = {"lab": _undo_lab}
+    try:
+        from targets.azure_session import undo_azure_entry
+
+        undoers["azure"] = lambda e: undo_azure_entry(e, options.allow_disruption)
+    except ImportError:
+        pass
+    return journal.repair(undoers, state_dir)
