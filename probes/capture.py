@@ -87,6 +87,21 @@ class FlowRecord:
         self.kind.extend(bytes(n))
         self.ifindex.extend([0] * n)
 
+    def tail(self, since: float, top: int) -> tuple[int, FlowRecord]:
+        """(first seq, record of probes first..top): the probes sent at or after `since`."""
+        first = top + 1
+        while first > 0 and not self.sent[first - 1] < since:  # NaN (unseen) stays in
+            first -= 1
+        end = top + 1
+        return first, FlowRecord(
+            self.sent[first:end],
+            self.received[first:end],
+            self.ttl[first:end],
+            self.duplicates[first:end],
+            self.kind[first:end],
+            self.ifindex[first:end],
+        )
+
     def saw_sent(self, seq: int, t: float) -> None:
         self._grow(seq)
         if math.isnan(self.sent[seq]):
@@ -272,7 +287,7 @@ def capture_main(conn: Connection, counters: Any, namespace: str | None, flows: 
     """Child process: capture until told to finish, then send the FlowRecords back.
 
     Protocol on `conn`: sends ("ready",) or ("error", message); then answers
-    ("records",) with ("records", records) and ("finish", wait_until, late_s) with the
+    ("records", since) with ("tails", [(first seq, FlowRecord from it)]) and ("finish", wait_until, late_s) with the
     final records after waiting (until `wait_until` at most) for replies still due.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -297,7 +312,9 @@ def capture_main(conn: Connection, counters: Any, namespace: str | None, flows: 
         if conn.fileno() in readable:
             msg = conn.recv()
             if msg[0] == "records":
-                conn.send(("records", matcher.records))
+                tops = matcher.top_sent
+                tails = [r.tail(msg[1], t) for r, t in zip(matcher.records, tops, strict=True)]
+                conn.send(("tails", tails))
             elif msg[0] == "finish":
                 finish_at, late_s = float(msg[1]), float(msg[2])
         if finish_at is not None:
@@ -314,6 +331,7 @@ def build_samples(
     sent_counts: list[int],
     late_s: float,
     fallback_sent: list[array[float]] | None = None,
+    first_seqs: list[int] | None = None,
 ) -> list[Sample]:
     """One Sample per probe the sender sent, ordered by send time.
 
@@ -322,20 +340,24 @@ def build_samples(
     """
     out: list[Sample] = []
     user = fallback_sent or [array("d") for _ in flows]
-    for f, rec, count, user_sent in zip(flows, records, sent_counts, user, strict=True):
-        for seq in range(count):
-            have = seq < len(rec.sent)
-            sent = rec.sent[seq] if have else math.nan
+    firsts = first_seqs or [0] * len(flows)
+    for f, rec, count, user_sent, first in zip(
+        flows, records, sent_counts, user, firsts, strict=True
+    ):
+        for seq in range(first, count):
+            i = seq - first
+            have = i < len(rec.sent)
+            sent = rec.sent[i] if have else math.nan
             precise = not math.isnan(sent)
             if not precise and seq < len(user_sent):
                 sent = user_sent[seq]
-            kind = rec.kind[seq] if have else _NO_REPLY
+            kind = rec.kind[i] if have else _NO_REPLY
             received: float | None = None
             ttl: int | None = None
             if kind == _NO_REPLY:
                 outcome = Outcome.LOST
             else:
-                received, ttl = rec.received[seq], rec.ttl[seq]
+                received, ttl = rec.received[i], rec.ttl[i]
                 if kind == _UNREACHABLE:
                     outcome = Outcome.UNREACHABLE
                 elif received - sent > late_s:
@@ -351,7 +373,7 @@ def build_samples(
                     received=received,
                     outcome=outcome,
                     ttl=ttl,
-                    duplicates=rec.duplicates[seq] if have else 0,
+                    duplicates=rec.duplicates[i] if have else 0,
                     precise=precise,
                 )
             )

@@ -441,11 +441,13 @@ class Prober:
             return [s for s in self.samples if s.sent >= since]
         if self._capture is None:
             return []  # the connect() fallback reports at stop only
-        self._capture.send(("records",))
-        _, records = self._capture.recv()
+        self._capture.send(("records", since))
+        _, tails = self._capture.recv()
         cutoff = time.time() - self.late_s
-        counts = [_known(rec) for rec in records]
-        out = build_samples(self._flows, records, counts, self.late_s)
+        firsts = [first for first, _ in tails]
+        records = [rec for _, rec in tails]
+        counts = [first + _known(rec) for first, rec in tails]
+        out = build_samples(self._flows, records, counts, self.late_s, first_seqs=firsts)
         return [s for s in out if s.sent >= since and (s.received is not None or s.sent < cutoff)]
 
     def stop(self) -> list[Sample]:

@@ -71,12 +71,16 @@ def test_steady_traffic_at_1000_per_second_loses_nothing(testbed: Testbed) -> No
     with prober:
         time.sleep(1.0)
         midway = prober.samples_since(0.0)
-        time.sleep(1.0)
+        since = time.time()
+        time.sleep(0.6)
+        recent = prober.samples_since(since)
+        time.sleep(0.4)
     samples = prober.samples
     assert len(samples) >= 1000
     assert outcomes(samples) == {Outcome.REPLY: len(samples)}
     assert all(s.precise and s.rtt_ms is not None and s.rtt_ms >= 0 for s in samples)
     assert midway and all(s.outcome is Outcome.REPLY for s in midway)
+    assert 0.4 * 1000 <= len(recent) <= 0.7 * 1000 and min(s.sent for s in recent) >= since
     assert prober.snapshot().sent == len(samples)
 
 
