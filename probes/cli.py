@@ -12,16 +12,54 @@ from typing import Any
 
 import click
 
+from erdrill.errors import ConfigError
 from erdrill.paths import PathKind
 from probes.netns import check_targets_allowed, lab_namespace, lab_networks
-from probes.pathid import return_path_of
+from probes.pathid import HopSignature, classify_forward_path, return_path_of, traceroute
 from probes.prober import DEFAULT_LATE_MS, DEFAULT_RATE, Prober
 from probes.samples import Outcome, Sample
 from targets.base import ProbeTarget
 
-__all__ = ["LAB_TTL_SIGNATURES", "measurements", "probe", "wait_with_progress"]
+__all__ = [
+    "LAB_HOP_SIGNATURES",
+    "LAB_TTL_SIGNATURES",
+    "measurements",
+    "probe",
+    "wait_with_progress",
+]
 
+# Measured in the reference lab (lab-facts.md): reply TTL 60 over ER, 61 over the VPN;
+# 5 forward hops over ER, 4 over the VPN.
 LAB_TTL_SIGNATURES = {PathKind.EXPRESSROUTE.value: 60, PathKind.VPN.value: 61}
+LAB_HOP_SIGNATURES = {
+    PathKind.EXPRESSROUTE.value: HopSignature(hops=5),
+    PathKind.VPN.value: HopSignature(hops=4),
+}
+
+
+def _signature(values: tuple[str, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in values:
+        path, _, ttl = item.partition("=")
+        if path not in (PathKind.EXPRESSROUTE.value, PathKind.VPN.value) or not ttl.isdigit():
+            raise ConfigError(
+                "command line",
+                "--ttl-signature",
+                f"{item!r} is not PATH=TTL",
+                "give expressroute=60 or vpn=61",
+            )
+        out[path] = int(ttl)
+    return out
+
+
+def _forward_paths(
+    targets: Sequence[str], namespace: str | None, signatures: dict[str, HopSignature]
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for address in targets:
+        hops = traceroute(address, namespace=namespace)
+        out[address] = {"hops": hops, "path": classify_forward_path(hops, signatures).value}
+    return out
 
 
 def wait_with_progress(prober: Prober, seconds: float | None, show: bool | None = None) -> None:
@@ -103,7 +141,14 @@ def _print(figures: dict[str, Any]) -> None:
             value = f"{value:.1f}"
         click.echo(f"{key:>22}: {value}")
     for address, path in figures["paths"].items():
-        click.echo(f"{'path ' + address:>22}: start {path['start']}, end {path['end']}")
+        click.echo(f"{'return path ' + address:>22}: start {path['start']}, end {path['end']}")
+    forward = figures.get("forward", {})
+    for address in forward.get("start", {}):
+        start, end = forward["start"][address], forward["end"][address]
+        click.echo(
+            f"{'forward path ' + address:>22}: start {start['path']} ({len(start['hops'])} hops), "
+            f"end {end['path']} ({len(end['hops'])} hops)"
+        )
     if not figures["precise"]:
         click.echo(f"{'precision':>22}: connect() fallback, user-space timestamps")
 
@@ -123,6 +168,12 @@ def _print(figures: dict[str, Any]) -> None:
 )
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--progress/--no-progress", default=None, help="Live line (default: if a TTY).")
+@click.option(
+    "--ttl-signature", multiple=True, help="PATH=TTL: reply TTL over a path (lab: 60/61)."
+)
+@click.option(
+    "--traceroute", "trace", is_flag=True, help="Also trace the forward path at start and end."
+)
 def probe(
     targets: tuple[str, ...],
     tcp_port: int,
@@ -132,14 +183,18 @@ def probe(
     late_ms: float,
     json_path: Path | None,
     progress: bool | None,
+    ttl_signature: tuple[str, ...],
+    trace: bool,
 ) -> None:
     """Probe TARGET... with ICMP echo and TCP SYN at a fixed rate and report the loss."""
     namespace = lab_namespace(lab_node) if lab_node else None
-    signatures = LAB_TTL_SIGNATURES if lab_node else {}
+    signatures = _signature(ttl_signature) or (LAB_TTL_SIGNATURES if lab_node else {})
+    hop_signatures = LAB_HOP_SIGNATURES if lab_node else {}
     if lab_node:
         check_targets_allowed(targets, lab_networks())
     probe_targets = [ProbeTarget(a, tcp_port=tcp_port, ttl_signatures=signatures) for a in targets]
     prober = Prober(probe_targets, rate=rate, namespace=namespace, late_ms=late_ms)
+    forward = {"start": _forward_paths(targets, namespace, hop_signatures)} if trace else {}
     prober.start()
     try:
         wait_with_progress(prober, duration, progress)
@@ -148,6 +203,9 @@ def probe(
     finally:
         samples = prober.stop()
     figures = measurements(samples, probe_targets, rate)
+    if trace:
+        forward["end"] = _forward_paths(targets, namespace, hop_signatures)
+        figures["forward"] = forward
     _print(figures)
     if json_path is not None:
         doc = {

@@ -201,6 +201,43 @@ print(json.dumps({{"warnings": [str(w.message) for w in caught],
     assert outcomes(samples) == {Outcome.REPLY: len(samples)}
 
 
+@needs_root
+def test_probe_command_writes_samples_and_metrics(testbed: Testbed, tmp_path: Path) -> None:
+    out = tmp_path / "probe.json"
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        testbed.cli,
+        sys.executable,
+        "-m",
+        "erdrill.cli",
+        "probe",
+        testbed.FAR,
+        "--tcp-port",
+        str(testbed.closed_port),
+        "--rate",
+        "100",
+        "--duration",
+        "0.5",
+        "--ttl-signature",
+        "vpn=63",
+        "--traceroute",
+        "--json",
+        str(out),
+    ]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    metrics = doc["metrics"]
+    assert metrics["sent"] == len(doc["samples"]) >= 50 and metrics["lost"] == 0
+    assert metrics["sampling_interval_ms"] == 10.0
+    assert {"outage_ms", "loss_derived_ms"} <= metrics.keys()
+    assert metrics["paths"][testbed.FAR] == {"start": "vpn", "end": "vpn"}
+    assert metrics["forward"]["end"][testbed.FAR]["hops"] == ["10.99.1.1", testbed.FAR]
+    assert "return path" in done.stdout
+
+
 # --- the lab guard ----------------------------------------------------------------------------
 
 
