@@ -422,6 +422,10 @@ class Prober:
             if proc.is_alive():
                 proc.kill()
                 proc.join(2.0)
+        if self._stopped:
+            for conn in (self._sender, self._capture):
+                if conn is not None:
+                    conn.close()
 
     def snapshot(self) -> ProbeProgress:
         c = self._counters
