@@ -23,6 +23,10 @@ def append(log: Path, kind: str, /, **fields: Any) -> dict[str, Any]:
     """Append one event and return it."""
     mono, wall = now()
     event = {"mono": mono, "wall": wall, "kind": kind, **fields}
+    if "start_wall" in fields:  # an action that took time: stamp it when it began
+        event["mono"] = mono - (wall - fields["start_wall"])
+        event["wall"] = fields["start_wall"]
+        del event["start_wall"]
     line = (json.dumps(event, sort_keys=True) + "\n").encode()
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

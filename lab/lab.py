@@ -519,14 +519,32 @@ class Lab:
         faults = [f for f in state.get("faults", []) if f != kind]
         state["faults"] = [*faults, kind]
         _write_json(self.run_dir / "state.json", state)  # durable before the network changes
-        events.append(self.events_path, "fault", fault=kind, detail=fault.description)
+        _, started = events.now()
         fault.inject(self)
+        # `wall` is when the injection began, `done_wall` when it returned: the network
+        # changed somewhere in between, which bounds what the log can claim.
+        events.append(
+            self.events_path,
+            "fault",
+            fault=kind,
+            detail=fault.description,
+            done_wall=time.time(),
+            start_wall=started,
+        )
 
     def undo(self, kind: str) -> None:
         """Undo a fault and log the restore."""
         fault = fault_kind(kind)
+        _, started = events.now()
         fault.undo(self)
-        events.append(self.events_path, "restore", fault=kind, detail=f"undo {kind}")
+        events.append(
+            self.events_path,
+            "restore",
+            fault=kind,
+            detail=f"undo {kind}",
+            done_wall=time.time(),
+            start_wall=started,
+        )
         state = self.state()
         state["faults"] = [f for f in state.get("faults", []) if f != kind]
         _write_json(self.run_dir / "state.json", state)
