@@ -68,8 +68,12 @@ class Lab:
     # ---- discovery -------------------------------------------------------------------
 
     @classmethod
-    def current(cls, prefix: str = "erd-lab", run_root: Path = RUN_ROOT) -> Lab:
-        """The lab whose run folder holds a topology (the one `lab up` built), or the default."""
+    def current(cls, prefix: str | None = None, run_root: Path = RUN_ROOT) -> Lab:
+        """The lab whose run folder holds a topology (the one `lab up` built), or the default.
+
+        The prefix defaults to $ERDRILL_LAB_PREFIX, else erd-lab.
+        """
+        prefix = prefix or os.environ.get("ERDRILL_LAB_PREFIX", "erd-lab")
         saved = run_root / prefix / "topology.json"
         if saved.exists():
             from lab.topology import parse_topology

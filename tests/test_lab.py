@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -71,17 +72,20 @@ def test_vpn_down_keeps_expressroute(healthy_lab: Lab) -> None:
 
 
 def test_status_json_cli(lab: Lab) -> None:
+    env = {
+        **os.environ,
+        "ERDRILL_LAB_ROOT": str(lab.run_dir.parent),
+        "ERDRILL_LAB_PREFIX": lab.topology.prefix,
+    }
     out = subprocess.run(
-        [ERDRILL, "lab", "status", "--json"],
-        capture_output=True,
-        text=True,
-        env={"ERDRILL_LAB_ROOT": str(lab.run_dir.parent), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        check=False,
+        [ERDRILL, "lab", "status", "--json"], capture_output=True, text=True, env=env, check=False
     )
     assert out.returncode == 0, out.stderr
-    # the CLI reads the default prefix; the test lab has its own, so only the shape is shared
     st = json.loads(out.stdout)
-    assert set(st) >= {"up", "bgp", "ipsec", "paths"}
+    assert st["up"] is True
+    assert st["ipsec"] == "up"
+    assert set(st["bgp"].values()) == {"established"}
+    assert st["paths"] == {"forward": "expressroute", "return": "expressroute"}
 
 
 def test_up_is_idempotent(lab: Lab) -> None:
