@@ -36,10 +36,13 @@ def make_target(options: DrillOptions, drill_config: Path | None, topology: Path
 
 
 def _undo_lab(entry: dict[str, Any]) -> None:
+    """Undo a lab fault a dead drill left; a half-built or half-removed lab is removed."""
     undo = entry.get("undo", {})
     lab = Lab.current(str(undo.get("prefix", "erd-lab")), Path(str(undo.get("run_root"))))
     if lab.is_up():
         lab.restore(str(entry.get("fault")), wait=30.0)
+    elif lab.existing_namespaces():
+        lab.down()  # a partial lab keeps no steady state worth saving: the next run rebuilds
 
 
 def repair_open_faults(options: DrillOptions, state_dir: Path | None = None) -> list[str]:
