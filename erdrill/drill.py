@@ -3,7 +3,14 @@
 A `Drill` is usable without pytest: the Gherkin steps only call its methods.
 Phases: setup -> steady-state -> probing -> failover -> on-vpn -> restore -> failback
 -> report -> done. Every phase change is written to the drill record at once, so an
-interrupted or failed drill still leaves everything it measured.
+interrupted or failed drill still leaves everything it measured; an aborted drill's
+record keeps the phase it was aborted in.
+
+Test hook: with ERDRILL_PAUSE_AT_PHASE=<phase> the drill sleeps once, for
+ERDRILL_PAUSE_S seconds (default 120), when that phase is under way (failover: right
+after the fault is injected; every other phase: right after entering it) and marks the
+pause with a file `paused` beside drill.json, so a test can signal it deterministically.
+Never set it for a real drill.
 """
 
 from __future__ import annotations
@@ -11,11 +18,12 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import signal
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +31,7 @@ from typing import Any, Protocol
 
 from erdrill import journal
 from erdrill.errors import ErdrillError
+from erdrill.exitcodes import ExitCode
 from erdrill.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
 from erdrill.record import DrillRecord, PathsAt, TransitionFigures, save
 from erdrill.routes import RouteTable
@@ -76,7 +85,43 @@ class NoFailover(AssertionError):
 class RestoreFailed(ErdrillError):
     """The fault was undone but ExpressRoute did not carry traffic again."""
 
-    exit_code = 7
+    exit_code = int(ExitCode.NOT_RESTORED)
+
+
+PAUSE_ENV = "ERDRILL_PAUSE_AT_PHASE"  # test hook, see the module docstring
+PAUSE_S_ENV = "ERDRILL_PAUSE_S"
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT, SIGTERM and SIGHUP while the network is put back; yield those that came.
+
+    An undo cut in half by a second Ctrl-C is how a drill leaves a network broken, so
+    the caller acts on the held signals once the undo is complete. Outside the main
+    thread (where handlers cannot be set) nothing is held.
+    """
+    pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+    pid = os.getpid()
+
+    def hold(signum: int, _frame: Any) -> None:
+        if os.getpid() != pid:  # a forked helper dies quietly
+            os._exit(128 + signum)
+        pending.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in _SIGNALS}
+    try:
+        yield pending
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
 
 
 def _iso(t: float | None = None) -> str:
@@ -202,6 +247,7 @@ class Drill:
         self._lock: journal.DrillLock | None = None
         self._lock_held = lock_held  # the caller (a drill session) already holds the lock
         self._closed = False
+        self._paused: set[str] = set()
 
     # ---- record keeping --------------------------------------------------------------
 
@@ -217,6 +263,20 @@ class Drill:
         """Move to a phase and write the record at once."""
         self.record.phase = phase
         self.save()
+        if phase not in ("failover", "probing"):  # those pause once under way
+            self.pause_for_test(phase)
+
+    def pause_for_test(self, phase: str) -> None:
+        """The ERDRILL_PAUSE_AT_PHASE test hook: sleep once in `phase` (see the docstring)."""
+        if os.environ.get(PAUSE_ENV) != phase or phase in self._paused:
+            return
+        self._paused.add(phase)
+        marker = self.run_dir / "paused"
+        marker.write_text(phase + "\n")
+        try:
+            time.sleep(float(os.environ.get(PAUSE_S_ENV, "120")))
+        finally:
+            marker.unlink(missing_ok=True)
 
     def save(self) -> Path:
         return save(self.record, self.drills_dir)
@@ -258,6 +318,7 @@ class Drill:
             allowed_networks=self.target.allowed_networks(),
         )
         self.prober.start()
+        self.pause_for_test("probing")
         self.snapshot("before")
         time.sleep(max(self.settings.sustain_s / 2, 0.5))  # a baseline before the fault
 
@@ -275,6 +336,7 @@ class Drill:
         self.record.events.append({"kind": "fault", "wall": self.fault_at, "detail": kind})
         self.save()
         self.target.inject(kind)
+        self.pause_for_test("failover")
 
     def await_paths(self, expected: PathPair, within_s: float, transition: str) -> float:
         """Wait until both directions use `expected`; seconds from the event. Aborts early."""
@@ -290,6 +352,13 @@ class Drill:
                 f"{time.time() - event:.1f} s after the {transition} began, expected {expected}"
             )
             self.record.findings.append(msg)
+            if transition == "failover":
+                # Abort guard: never leave the fault in place longer than the abort limit.
+                self.record.findings.append(
+                    f"abort guard: restored ExpressRoute at once, {limit:g} s after the fault "
+                    f"(scenario allows {within_s:g} s, abort limit {self.settings.abort_limit_s:g} s)"
+                )
+                self.restore()
             raise NoFailover(msg)
         seen = max(seen, event)
         if transition == "failover":
@@ -314,14 +383,21 @@ class Drill:
         if self.watcher:
             self.record.paths["during"] = _paths_at(self.watcher.current)
         self.enter("restore")
+        with signals_deferred() as held:  # an undo is never cut in half
+            self._undo()
+        if held:
+            raise KeyboardInterrupt(f"signal {_signal_name(held[0])}")
+        self.enter("failback")
+
+    def _undo(self) -> None:
+        """Undo the fault, then clear its journal entry (only once the undo returned)."""
+        assert self.fault is not None
         self.restore_at = time.time()
-        self.record.events.append(
-            {"kind": "restore", "wall": self.restore_at, "detail": self.fault}
-        )
+        self.record.events.append({"kind": "restore", "wall": self.restore_at, "detail": self.fault})
         self.target.undo(self.fault)
         self.fault_active = False
         journal.close_entry(self.key, self.fault, self.state_dir)
-        self.enter("failback")
+        self.save()
 
     def finish_probes(self) -> None:
         """Let recovery be sustained, then stop the probes and measure both transitions."""
@@ -429,51 +505,96 @@ class Drill:
 
     # ---- the safety net --------------------------------------------------------------
 
-    def close(self, verdict: str, message: str = "", category: str | None = None) -> None:
+    def close(
+        self,
+        verdict: str,
+        message: str = "",
+        category: str | None = None,
+        report: Callable[[], None] | None = None,
+    ) -> None:
         """End the drill: undo the fault if still in place, wait for ExpressRoute, write all.
 
         Runs on every exit path (pass, failure, exception, interrupt); each step runs even
         if an earlier one failed, and failures to restore are reported together at the end.
+        Signals are held until the network is back and the record written; one that came
+        meanwhile makes the drill `aborted` and is raised as KeyboardInterrupt at the end.
+        An aborted drill's record keeps the phase it was aborted in. `report` (evidence,
+        history) runs last, in phase `report`; interrupted there, the drill is `aborted`.
         """
         if self._closed:
             return
         self._closed = True
+        aborted_in = self.record.phase
         left_broken: list[str] = []
-        if self.fault_active and self.fault is not None:
-            try:
-                self.restore()
-            except BaseException as exc:
-                left_broken.append(f"undo of {self.fault} failed: {exc}")
-        if self.fault is not None and not left_broken:
-            try:
-                self._wait_expressroute()
-            except BaseException as exc:
-                left_broken.append(str(exc))
-        with contextlib.suppress(BaseException):
-            if self.prober is not None or (self.watcher and self.watcher.history):
-                self._stop_probes()
-        if self.fault is not None:
-            self.snapshot("after")
-            with contextlib.suppress(BaseException):
-                self.record.paths["after"] = _paths_at(self.target.paths())
-            self.record.ground_truth = self.ground_truth()
-        self.record.verdict = verdict  # type: ignore[assignment]
-        self.record.message = message
-        self.record.failure_category = category
-        if left_broken:
-            self.record.findings.extend(left_broken)
-            self.record.verdict = "aborted" if verdict == "aborted" else "failed"
-            self.record.failure_category = "harness-error"
-        self.record.finished_at = _iso()
-        self.enter("done" if verdict != "aborted" else self.record.phase)
-        if self._lock is not None:
-            self._lock.release()
+        with signals_deferred() as held:
+            self._put_back(left_broken)
+            with contextlib.suppress(Exception):
+                if self.prober is not None or (self.watcher and self.watcher.history):
+                    self._stop_probes()
+            if self.fault is not None:
+                self.snapshot("after")
+                with contextlib.suppress(Exception):
+                    self.record.paths["after"] = _paths_at(self.target.paths())
+                self.record.ground_truth = self.ground_truth()
+            if held and verdict != "aborted":
+                had = f"{verdict}: {message}" if message else verdict
+                message = f"interrupted by {_signal_name(held[0])} while closing (the drill had {had})"
+                verdict, category = "aborted", "interrupted"
+            self.record.verdict = verdict  # type: ignore[assignment]
+            self.record.message = message
+            self.record.failure_category = category
+            if left_broken:
+                self.record.findings.extend(left_broken)
+                self.record.verdict = "aborted" if verdict == "aborted" else "failed"
+                self.record.failure_category = "not-restored"
+            self.record.finished_at = _iso()
+            self.record.phase = aborted_in if self.record.verdict == "aborted" else "report"
+            self.save()
+        try:
+            if self.record.verdict != "aborted":
+                self.pause_for_test("report")
+            if report is not None:
+                report()
+            if self.record.verdict != "aborted":
+                self.enter("done")
+        except BaseException as exc:
+            how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.record.message = (
+                f"{how} while writing the report ({exc or type(exc).__name__}); "
+                f"the drill had {self.record.verdict}"
+                + (f": {self.record.message}" if self.record.message else "")
+            )
+            self.record.verdict = "aborted"
+            self.record.failure_category = "interrupted" if how == "interrupted" else "harness-error"
+            self.save()
+            raise
+        finally:
+            if self._lock is not None:
+                self._lock.release()
         if left_broken:
             raise RestoreFailed(
                 "ExpressRoute is NOT restored: "
                 + "; ".join(left_broken)
                 + f" (drill {self.run_id}; fix by hand or run `erdrill lab restore`)"
             )
+        if held:
+            raise KeyboardInterrupt(f"signal {_signal_name(held[0])}")
+
+    def _put_back(self, left_broken: list[str]) -> None:
+        """Undo the fault if still in place and wait for ExpressRoute; collect what failed."""
+        if self.fault_active and self.fault is not None:
+            self.snapshot("during")
+            if self.watcher:
+                self.record.paths["during"] = _paths_at(self.watcher.current)
+            try:
+                self._undo()
+            except Exception as exc:
+                left_broken.append(f"undo of {self.fault} failed: {exc}")
+        if self.fault is not None and not left_broken:
+            try:
+                self._wait_expressroute()
+            except Exception as exc:
+                left_broken.append(str(exc))
 
     def _wait_expressroute(self) -> None:
         deadline = time.monotonic() + self.settings.restore_timeout_s
@@ -509,11 +630,19 @@ class Drill:
         except (LimitExceeded, NoFailover, SteadyStateViolation) as exc:
             self.close("failed", str(exc), _category(exc))
             raise
+        except KeyboardInterrupt as exc:
+            self.close("aborted", self.interrupted_message(exc), "interrupted")
+            raise
         except BaseException as exc:
             self.close("aborted", f"{type(exc).__name__}: {exc}", "harness-error")
             raise
         else:
             self.close("passed")
+
+    def interrupted_message(self, exc: BaseException | None = None) -> str:
+        """`interrupted by SIGTERM in phase on-vpn` (the fault is undone by close)."""
+        what = str(exc).removeprefix("signal ") if exc is not None and str(exc) else "SIGINT"
+        return f"interrupted by {what} in phase {self.record.phase}"
 
 
 def _category(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from erdrill.errors import ErdrillError
+from erdrill.exitcodes import ExitCode
 from erdrill.record import write_atomic
 
 STATE_DIR = Path(os.environ.get("ERDRILL_STATE_DIR", "/var/lib/erdrill/state"))
@@ -29,27 +30,17 @@ STATE_DIR = Path(os.environ.get("ERDRILL_STATE_DIR", "/var/lib/erdrill/state"))
 class DrillLocked(ErdrillError):
     """Another drill runs against the same target."""
 
-    exit_code = 5
+    exit_code = int(ExitCode.LOCKED)
 
 
 class OpenFault(ErdrillError):
     """A fault from an earlier drill is still in place and could not be undone here."""
 
-    exit_code = 6
+    exit_code = int(ExitCode.OPEN_FAULT)
 
 
 def _key(target_key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", target_key)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -60,6 +51,12 @@ class DrillLock:
     fd: int
     took_over: dict[str, Any] | None = None
 
+    def retag(self, run_id: str) -> None:
+        """Name the drill now running under this lock (what a refused drill is told)."""
+        holder = _read(self.path)
+        holder.update(run_id=run_id, started_at=_now())
+        _write_holder(self.fd, holder)
+
     def release(self) -> None:
         with contextlib.suppress(OSError):
             self.path.unlink()
@@ -67,35 +64,57 @@ class DrillLock:
             os.close(self.fd)
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _write_holder(fd: int, holder: dict[str, Any]) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+    os.fsync(fd)
+
+
 def acquire(target_key: str, run_id: str, state_dir: Path | None = None) -> DrillLock:
     """Take the drill lock for a target, or refuse naming the drill that holds it."""
     d = state_dir or STATE_DIR
     d.mkdir(parents=True, exist_ok=True)
-    path = d / f"lock-{_key(target_key)}.json"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read(path)
-        os.close(fd)
-        raise DrillLocked(
-            f"another drill is running against {target_key}: run {holder.get('run_id', '?')} "
-            f"on host {holder.get('host', '?')} (pid {holder.get('pid', '?')}) since "
-            f"{holder.get('started_at', '?')}; wait for it to finish"
-        ) from None
+    path = lock_path(target_key, d)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(path)
+            os.close(fd)
+            raise DrillLocked(
+                f"another drill is running against {target_key}: run "
+                f"{holder.get('run_id', '?')} on host {holder.get('host', '?')} (pid "
+                f"{holder.get('pid', '?')}) since {holder.get('started_at', '?')}; "
+                "wait for it to finish"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder released (and removed) the file meanwhile: lock the new one
     previous = _read(path)
-    stale = previous if previous and not _pid_alive(int(previous.get("pid", 0) or 0)) else None
+    # The flock was free, so whoever wrote this file is gone (killed, crashed, rebooted).
+    stale = previous or None
     mine = {
         "run_id": run_id,
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started_at": _now(),
         "target": target_key,
     }
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(mine) + "\n").encode(), 0)
-    os.fsync(fd)
+    _write_holder(fd, mine)
     return DrillLock(path, fd, stale)
+
+
+def lock_path(target_key: str, state_dir: Path | None = None) -> Path:
+    return (state_dir or STATE_DIR) / f"lock-{_key(target_key)}.json"
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -159,29 +178,64 @@ def open_entries(
 Undoer = Callable[[dict[str, Any]], None]
 
 
+def describe_entry(key: str, entry: dict[str, Any]) -> str:
+    """What an open entry leaves in place and how to undo it, in one line."""
+    undo = entry.get("undo", {})
+    how = ", ".join(f"{k}={v}" for k, v in undo.items()) if isinstance(undo, dict) else undo
+    opened = entry.get("opened_at")
+    since = (
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(opened))) if opened else "?"
+    )
+    return (
+        f"fault {entry.get('fault')} on {key} from run {entry.get('run_id')} (host "
+        f"{entry.get('host')}, pid {entry.get('pid')}, since {since}); undo: {how}"
+    )
+
+
 def repair(
     undoers: dict[str, Undoer], state_dir: Path | None = None, target_key: str | None = None
 ) -> list[str]:
-    """Undo every open journal entry (of one target, or all); return what was undone.
+    """Undo every open journal entry whose drill is gone (of one target, or all).
 
-    `undoers` maps an entry's undo["target"] kind ("lab", "azure") to a function that undoes
-    it or raises OpenFault saying exactly what is left.
+    A drill holds its target's lock while its fault is in place, so an entry whose lock
+    is free was left by a dead drill; repair takes that lock while it undoes. Entries of
+    a running drill are left to it. `undoers` maps an entry's undo["target"] kind ("lab",
+    "azure") to a function that undoes it or raises OpenFault. Every entry is tried;
+    what could not be undone is raised together as one OpenFault saying what is left.
+    Returns what was undone.
     """
-    done = []
+    done: list[str] = []
+    left: list[str] = []
     d = state_dir or STATE_DIR
     paths = [journal_path(target_key, d)] if target_key else sorted(d.glob("journal-*.json"))
     for path in paths:
         key = path.stem.removeprefix("journal-")
-        for entry in open_entries(key, d):
-            if _pid_alive(int(entry.get("pid", 0) or 0)) and entry.get("pid") != os.getpid():
-                continue  # its drill is still running and will undo it itself
-            kind = str(entry.get("undo", {}).get("target", ""))
-            if kind not in undoers:
-                raise OpenFault(
-                    f"fault {entry.get('fault')} from run {entry.get('run_id')} is still "
-                    f"in place on {key} and erdrill cannot undo a {kind!r} target here"
-                )
-            undoers[kind](entry)
-            close_entry(key, str(entry.get("fault")), d)
-            done.append(f"{key}: {entry.get('fault')} (run {entry.get('run_id')})")
+        entries = open_entries(key, d)
+        if not entries:
+            continue
+        try:
+            lock = acquire(key, "repair", d)
+        except DrillLocked:
+            continue  # its drill is still running and will undo it itself
+        try:
+            for entry in entries:
+                line = describe_entry(key, entry)
+                kind = str(entry.get("undo", {}).get("target", ""))
+                try:
+                    if kind not in undoers:
+                        raise OpenFault(f"erdrill cannot undo a {kind!r} target here")
+                    undoers[kind](entry)
+                except ErdrillError as exc:
+                    left.append(f"{line} ({exc})")
+                    continue
+                close_entry(key, str(entry.get("fault")), d)
+                done.append(line)
+        finally:
+            lock.release()
+    if left:
+        raise OpenFault(
+            f"{len(left)} fault(s) from earlier drills are still in place: "
+            + "; ".join(left)
+            + (f" (undone meanwhile: {'; '.join(done)})" if done else "")
+        )
     return done
