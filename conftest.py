@@ -19,6 +19,7 @@ from erdrill import journal
 from erdrill.config import load_drill_config
 from erdrill.drill import Drill, LimitExceeded, target_key
 from erdrill.errors import ErdrillError
+from erdrill.exitcodes import run_exit_code
 from erdrill.settings import DrillOptions
 from reports import session as report_session
 from targets.factory import make_target, repair_open_faults
@@ -27,6 +28,8 @@ pytest_plugins = ["steps.drill_steps", "steps.steady_state_steps"]
 
 RESULTS_DIR = Path("reports/allure-results")
 SESSION_KEY = pytest.StashKey[str]()  # the target whose drill lock this session holds
+LOCK_KEY = pytest.StashKey[journal.DrillLock]()
+OUTCOMES_KEY = pytest.StashKey[list[tuple[str, str | None]]]()  # (verdict, category) per drill
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,7 +65,44 @@ def _is_drill_run(config: pytest.Config) -> bool:
     return any("features" in str(a) for a in config.args)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the scenarios tagged for this target; refuse disruptive ones without consent.
+
+    A scenario tagged @lab or @azure runs only against that target. Against Azure (the lab
+    face included) a @disruptive scenario is skipped, before anything is sent, unless
+    --allow-disruption is given and the fault method needs it.
+    """
+    if not _is_drill_run(config):
+        return
+    try:
+        cfg = load_drill_config(config.getoption("drill_config"))
+    except ErdrillError:
+        return  # the options fixture reports it
+    kind = config.getoption("target") or cfg.target.kind
+    keep = [i for i in items if not _targets_of(i) or kind in _targets_of(i)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    if kind != "azure" or cfg.azure is None or config.getoption("allow_disruption"):
+        return
+    from targets.azure import DISRUPTIVE
+
+    refusal = (
+        f"erdrill: refused: {cfg.azure.fault_method} disrupts circuit {cfg.azure.circuit}; "
+        "nothing was sent (pass --allow-disruption to run it)"
+    )
+    if cfg.azure.fault_method in DISRUPTIVE:
+        for item in items:
+            if item.get_closest_marker("disruptive"):
+                item.add_marker(pytest.mark.skip(reason=refusal))
+
+
+def _targets_of(item: pytest.Item) -> set[str]:
+    return {m.name for m in item.iter_markers()} & {"lab", "azure"}
+
+
 MAIN_PID = os.getpid()
+_INTERRUPTED_BY: list[str] = []  # the signals that interrupted this session
 
 
 def _raise_interrupt(signum: int, _frame: Any) -> None:
@@ -70,6 +110,7 @@ def _raise_interrupt(signum: int, _frame: Any) -> None:
         # A forked helper (pyroute2, the prober) must die quietly, never unwind the
         # drill's stack and run its teardown a second time.
         os._exit(128 + signum)
+    _INTERRUPTED_BY.append(signal.Signals(signum).name)
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
@@ -83,8 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.gherkin_terminal_reporter = True
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(RESULTS_DIR)
-    # SIGTERM and SIGHUP end the drill like Ctrl-C: every fault is undone on the way out.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT, SIGTERM and SIGHUP end the drill alike: every fault is undone on the way out.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)
 
 
@@ -112,7 +153,13 @@ def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
         )
         # One drill session per target: a second is refused naming the first.
         lock = journal.acquire(target_key(made), f"session-{os.getpid()}")
+        if lock.took_over:
+            print(
+                f"\nerdrill: took over a stale drill lock of run {lock.took_over.get('run_id')} "
+                f"(pid {lock.took_over.get('pid')} on {lock.took_over.get('host')} is gone)"
+            )
         pytestconfig.stash[SESSION_KEY] = target_key(made)
+        pytestconfig.stash[LOCK_KEY] = lock
         made.ensure_ready()
     except ErdrillError as exc:
         pytest.exit(f"erdrill: {exc}", returncode=exc.exit_code)
@@ -138,18 +185,32 @@ def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) ->
         lock_held=target_key(target) == request.config.stash.get(SESSION_KEY, None),
     )
     request.node.erdrill_drill = d
+    lock = request.config.stash.get(LOCK_KEY, None)
+    if lock is not None and d.key == request.config.stash.get(SESSION_KEY, None):
+        lock.retag(d.run_id)  # a refused second drill is told this drill's run id
     yield d
     if not d._closed:  # the scenario never reached after_scenario (e.g. interrupted in setup)
-        _close(request.node, d, "aborted", "interrupted before the scenario ended")
+        _close(request.node, d, "aborted", d.interrupted_message(_interruption()), "interrupted")
+
+
+def _interruption() -> KeyboardInterrupt | None:
+    return KeyboardInterrupt(f"signal {_INTERRUPTED_BY[-1]}") if _INTERRUPTED_BY else None
 
 
 def _close(
     node: pytest.Item, d: Drill, verdict: str, message: str, category: str | None = None
 ) -> None:
     try:
-        d.close(verdict, message, category)
+        d.close(
+            verdict,
+            message,
+            category,
+            report=lambda: report_session.scenario_finished(node.config, node, d),
+        )
     finally:
-        report_session.scenario_finished(node.config, node, d)
+        node.config.stash.setdefault(OUTCOMES_KEY, []).append(
+            (d.record.verdict, d.record.failure_category)
+        )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -182,8 +243,21 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
         _close(request.node, d, "failed", str(error), "no-failover")
     elif error is not None:
         _close(request.node, d, "aborted", f"{type(error).__name__}: {error}", "harness-error")
-    else:
-        _close(request.node, d, "aborted", "interrupted", "harness-error")
+    else:  # a step was cut short without an error: a signal (KeyboardInterrupt)
+        _close(request.node, d, "aborted", d.interrupted_message(_interruption()), "interrupted")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    """End a drill run with erdrill's exit code (erdrill/exitcodes.py, docs/scheduling.md).
+
+    Runs after every fixture teardown, so drills closed on the way out are counted.
+    """
+    result = yield
+    if _is_drill_run(session.config):
+        outcomes = session.config.stash.get(OUTCOMES_KEY, [])
+        session.exitstatus = run_exit_code(outcomes, int(session.exitstatus))
+    return result
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -90,12 +90,17 @@ class DrillSection(_Section):
 
 
 class ProbeTargetConfig(_Section):
-    """One address to probe; ttl_signatures maps a path to the reply TTL seen over it."""
+    """One address to probe; ttl_signatures maps a path to the reply TTL seen over it.
+
+    forward_hops maps a path to the hop count of a traceroute from the probe host to this
+    address over it (the forward direction, which Azure's control plane cannot show).
+    """
 
     address: str
     tcp_port: int = Field(default=443, ge=1, le=65535)
     name: str = ""
     ttl_signatures: dict[Literal["expressroute", "vpn"], int] = Field(default_factory=dict)
+    forward_hops: dict[Literal["expressroute", "vpn"], int] = Field(default_factory=dict)
 
     @field_validator("address")
     @classmethod
@@ -111,6 +116,16 @@ class ProbeTargetConfig(_Section):
         for path, ttl in v.items():
             if not 1 <= ttl <= 255:
                 raise ValueError(f"TTL {ttl} for {path} is outside 1..255")
+        return v
+
+    @field_validator("forward_hops")
+    @classmethod
+    def _hops(cls, v: dict[str, int]) -> dict[str, int]:
+        for path, hops in v.items():
+            if not 1 <= hops <= 64:
+                raise ValueError(f"hop count {hops} for {path} is outside 1..64")
+        if len(v) == 2 and len(set(v.values())) == 1:
+            raise ValueError("both paths have the same hop count; they must differ")
         return v
 
 
