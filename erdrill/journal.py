@@ -51,10 +51,10 @@ class DrillLock:
     fd: int
     took_over: dict[str, Any] | None = None
 
-    def retag(self, run_id: str) -> None:
+    def retag(self, run_id: str, started_at: str | None = None) -> None:
         """Name the drill now running under this lock (what a refused drill is told)."""
         holder = _read(self.path)
-        holder.update(run_id=run_id, started_at=_now())
+        holder.update(run_id=run_id, started_at=started_at or _now())
         _write_holder(self.fd, holder)
 
     def release(self) -> None:
