@@ -65,6 +65,42 @@ def _is_drill_run(config: pytest.Config) -> bool:
     return any("features" in str(a) for a in config.args)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the scenarios tagged for this target; refuse disruptive ones without consent.
+
+    A scenario tagged @lab or @azure runs only against that target. Against Azure (the lab
+    face included) a @disruptive scenario is skipped, before anything is sent, unless
+    --allow-disruption is given and the fault method needs it.
+    """
+    if not _is_drill_run(config):
+        return
+    try:
+        cfg = load_drill_config(config.getoption("drill_config"))
+    except ErdrillError:
+        return  # the options fixture reports it
+    kind = config.getoption("target") or cfg.target.kind
+    keep = [i for i in items if not _targets_of(i) or kind in _targets_of(i)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    if kind != "azure" or cfg.azure is None or config.getoption("allow_disruption"):
+        return
+    from targets.azure import DISRUPTIVE
+
+    refusal = (
+        f"erdrill: refused: {cfg.azure.fault_method} disrupts circuit {cfg.azure.circuit}; "
+        "nothing was sent (pass --allow-disruption to run it)"
+    )
+    if cfg.azure.fault_method in DISRUPTIVE:
+        for item in items:
+            if item.get_closest_marker("disruptive"):
+                item.add_marker(pytest.mark.skip(reason=refusal))
+
+
+def _targets_of(item: pytest.Item) -> set[str]:
+    return {m.name for m in item.iter_markers()} & {"lab", "azure"}
+
+
 MAIN_PID = os.getpid()
 _INTERRUPTED_BY: list[str] = []  # the signals that interrupted this session
 
@@ -151,7 +187,7 @@ def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) ->
     request.node.erdrill_drill = d
     lock = request.config.stash.get(LOCK_KEY, None)
     if lock is not None and d.key == request.config.stash.get(SESSION_KEY, None):
-        lock.retag(d.run_id, d.record.started_at)  # a refused second drill is told this drill's run id
+        lock.retag(d.run_id, d.record.started_at)  # a refused drill is told who runs
     yield d
     if not d._closed:  # the scenario never reached after_scenario (e.g. interrupted in setup)
         _close(request.node, d, "aborted", d.interrupted_message(_interruption()), "interrupted")
