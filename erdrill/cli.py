@@ -9,12 +9,33 @@ import click
 
 from erdrill import __version__
 from erdrill.errors import ErdrillError
+from erdrill.exitcodes import ExitCode
 
 
 @click.group()
 @click.version_option(__version__, prog_name="erdrill")
-def cli() -> None:
-    """Failover drills for ExpressRoute with a site-to-site VPN backup."""
+@click.option(
+    "--allow-disruption",
+    is_flag=True,
+    help="Let the journal repair re-enable an Azure fault an earlier drill left in place.",
+)
+def cli(allow_disruption: bool) -> None:
+    """Failover drills for ExpressRoute with a site-to-site VPN backup.
+
+    Every command first repairs what a dead drill left (the fault journal): lab faults
+    are undone; an Azure fault is undone only with --allow-disruption, else the command
+    refuses (exit 15) and says exactly what is left.
+    """
+    repair_first(allow_disruption)
+
+
+def repair_first(allow_disruption: bool = False) -> None:
+    """Undo faults of drills that died (SIGKILL, power loss) before the command runs."""
+    from erdrill.settings import DrillOptions
+    from targets.factory import repair_open_faults
+
+    for line in repair_open_faults(DrillOptions(allow_disruption=allow_disruption)):
+        click.echo(f"erdrill: undid a fault an earlier drill left in place: {line}", err=True)
 
 
 def _register() -> None:
@@ -38,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ErdrillError as exc:
         click.echo(f"erdrill: error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("erdrill: interrupted", err=True)
-        return 130
+        return int(ExitCode.ABORTED)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
