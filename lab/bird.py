@@ -147,45 +147,35 @@ def render(node: str, topo: Topology, node_dir: Path) -> str:
             )
         )
     ibgp_channel = "        next hop self;\n        gateway direct;\n"
-    if node == "er-gateway":
-        return (
-            _header(node, a.er_gateway, log)
-            + _bgp(
+    if node in ("er-gateway", "vpn-gateway"):
+        # (router id/iBGP address, eBGP session name, local, peer, peer AS, link check)
+        ebgp = {
+            "er-gateway": (
+                a.er_gateway,
                 "msee",
                 _ip(a.er_gateway_link),
-                a.asn,
                 _ip(m.gateway_link),
                 m.asn,
-                t,
-                export_filter="where source = RTS_BGP",
-                extra=link_check,
-            )
-            + _bgp(
-                "vnet",
-                a.er_gateway,
-                a.asn,
-                a.vnet_router,
-                a.asn,
-                t,
-                export_filter="where source = RTS_BGP",
-                channel_extra=ibgp_channel,
-            )
-        )
-    if node == "vpn-gateway":
+                link_check,
+            ),
+            "vpn-gateway": (a.vpn_gateway, "onprem", a.vpn_bgp, o.vpn_bgp, o.asn, ""),
+        }
+        own, name, local, peer, peer_as, extra = ebgp[node]
         return (
-            _header(node, a.vpn_gateway, log)
+            _header(node, own, log)
             + _bgp(
-                "onprem",
-                a.vpn_bgp,
+                name,
+                local,
                 a.asn,
-                o.vpn_bgp,
-                o.asn,
+                peer,
+                peer_as,
                 t,
                 export_filter="where source = RTS_BGP",
+                extra=extra,
             )
             + _bgp(
                 "vnet",
-                a.vpn_gateway,
+                own,
                 a.asn,
                 a.vnet_router,
                 a.asn,

@@ -24,7 +24,7 @@ from erdrill.paths import PathKind, PathPair
 from erdrill.routes import RouteEntry, RouteTable
 from lab import bird, events, swan
 from lab.faults import FAULTS, fault_kind
-from lab.topology import ROUTERS, Topology, load_topology, preflight
+from lab.topology import NODES, ROUTERS, Topology, load_topology, preflight
 
 RUN_ROOT = Path(os.environ.get("ERDRILL_LAB_ROOT", "/var/lib/erdrill/labs"))
 
@@ -200,16 +200,7 @@ class Lab:
         t = self.topology
         if self.events_path.exists():
             self.events_path.rename(self.run_dir / "events.previous.jsonl")
-        for node in (
-            "onprem-host",
-            "onprem-edge",
-            "provider",
-            "msee",
-            "er-gateway",
-            "vpn-gateway",
-            "vnet",
-            "workload",
-        ):
+        for node in NODES:
             netns.create(self.namespace(node))
             d = self.node_dir(node)
             if d.exists():
@@ -523,35 +514,29 @@ class Lab:
         faults = [f for f in state.get("faults", []) if f != kind]
         state["faults"] = [*faults, kind]
         _write_json(self.run_dir / "state.json", state)  # durable before the network changes
-        _, started = events.now()
-        fault.inject(self)
-        # `wall` is when the injection began, `done_wall` when it returned: the network
-        # changed somewhere in between, which bounds what the log can claim.
-        events.append(
-            self.events_path,
-            "fault",
-            fault=kind,
-            detail=fault.description,
-            done_wall=time.time(),
-            start_wall=started,
-        )
+        self._timed(kind, "fault", fault.description, lambda: fault.inject(self))
 
     def undo(self, kind: str) -> None:
         """Undo a fault and log the restore."""
         fault = fault_kind(kind)
-        _, started = events.now()
-        fault.undo(self)
-        events.append(
-            self.events_path,
-            "restore",
-            fault=kind,
-            detail=f"undo {kind}",
-            done_wall=time.time(),
-            start_wall=started,
-        )
+        self._timed(kind, "restore", f"undo {kind}", lambda: fault.undo(self))
         state = self.state()
         state["faults"] = [f for f in state.get("faults", []) if f != kind]
         _write_json(self.run_dir / "state.json", state)
+
+    def _timed(self, kind: str, event: str, detail: str, action: Callable[[], None]) -> None:
+        """Run a fault action and log it with when it began (`wall`) and returned (`done_wall`):
+        the network changed somewhere in between, which bounds what the log can claim."""
+        _, started = events.now()
+        action()
+        events.append(
+            self.events_path,
+            event,
+            fault=kind,
+            detail=detail,
+            done_wall=time.time(),
+            start_wall=started,
+        )
 
     def active_faults(self) -> list[str]:
         return [str(f) for f in self.state().get("faults", []) if f in FAULTS]
