@@ -308,7 +308,10 @@ def undo_azure_entry(entry: dict[str, Any], allow_disruption: bool) -> None:
     fault = str(entry.get("fault"))
     lab: Lab | None = None
     if u.get("arm_endpoint") == "lab":
-        lab = Lab.current(str(u.get("prefix", "erd-lab")), Path(str(u.get("run_root"))))
+        prefix, run_root = str(u.get("prefix")), Path(str(u.get("run_root")))
+        lab = Lab.current(prefix, run_root)
+        if lab.topology.prefix != prefix:  # no saved topology: never fall back to another lab
+            lab = Lab(lab.topology.model_copy(update={"prefix": prefix}), run_root)
         if not lab.is_up():
             return  # a lab that is down keeps no fault
     if not allow_disruption:
