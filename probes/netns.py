@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import ipaddress
 import multiprocessing
 import os
@@ -18,7 +17,6 @@ from erdrill.errors import EnvironmentProblem, ProbeRefused
 
 __all__ = [
     "DEFAULT_LAB_NETWORKS",
-    "DEFAULT_LAB_PREFIX",
     "Testbed",
     "check_targets_allowed",
     "die_with_parent",
@@ -29,7 +27,6 @@ __all__ = [
     "source_address",
 ]
 
-DEFAULT_LAB_PREFIX = "erd-lab"
 DEFAULT_LAB_NETWORKS: tuple[str, ...] = (
     "192.168.10.0/24",
     "10.1.0.0/16",
@@ -101,53 +98,18 @@ def check_targets_allowed(
             )
 
 
-def _lab_class() -> Any:
-    """The lab package's `Lab` class, or None while the lab package does not offer one."""
-    try:
-        module = importlib.import_module("lab.lab")
-    except ImportError:
-        return None
-    return getattr(module, "Lab", None)
-
-
-def _current_lab() -> Any:
-    lab_cls = _lab_class()
-    current = getattr(lab_cls, "current", None)
-    if current is None:
-        return None
-    try:
-        return current()
-    except Exception:  # the lab is not up, or has no record yet: use the defaults
-        return None
-
-
 def lab_namespace(node: str) -> str:
-    """The network namespace of lab node `node` ("erd-lab-<node>" unless the lab says)."""
-    lab = _current_lab()
-    for attr in ("namespace", "namespace_of", "netns"):
-        helper = getattr(lab, attr, None)
-        if callable(helper):
-            try:
-                return str(helper(node))
-            except Exception:  # unknown node or older lab API: fall back to the naming rule
-                break
-    prefix = getattr(lab, "prefix", None) or DEFAULT_LAB_PREFIX
-    return f"{prefix}-{node}"
+    """The network namespace of lab node `node` in the current lab ($ERDRILL_LAB_PREFIX)."""
+    from lab.lab import Lab
+
+    return Lab.current().namespace(node)
 
 
 def lab_networks() -> list[str]:
-    """The networks a probe from inside the lab may target."""
-    lab = _current_lab()
-    for owner, attr in ((lab, "allowed_networks"), (getattr(lab, "topology", None), "networks")):
-        value = getattr(owner, attr, None)
-        if callable(value):
-            try:
-                value = value()
-            except Exception:
-                value = None
-        if value:
-            return [str(n) for n in value]
-    return list(DEFAULT_LAB_NETWORKS)
+    """The networks a probe from inside the current lab may target."""
+    from lab.lab import Lab
+
+    return [str(n) for n in Lab.current().topology.networks]
 
 
 class Testbed:
