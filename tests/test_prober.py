@@ -250,7 +250,7 @@ def test_a_target_outside_the_lab_is_refused() -> None:
 
 
 def test_probe_command_refuses_a_target_outside_the_lab(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["probe", "8.8.8.8", "--lab-node", "host", "--duration", "1"]) == 2
+    assert main(["probe", "8.8.8.8", "--lab-node", "onprem-host", "--duration", "1"]) == 2
     assert "probe target 8.8.8.8 is outside the lab" in capsys.readouterr().err
 
 
