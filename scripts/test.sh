@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up, then run the checks and every test: lint, types, the harness's own
-# tests (real lab daemons, real SDK over HTTP) and the drill against the lab.
+# tests (real lab daemons, real SDK over HTTP), the drill against the lab and its report.
+# A pytest run that collects nothing exits 5 and fails this script like any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,3 +11,4 @@ echo "== ruff"; ruff check .
 echo "== mypy"; mypy
 echo "== tests/"; pytest tests/ -p no:cacheprovider "$@"
 echo "== features/ (the drill against the lab)"; pytest features/ -p no:cacheprovider
+echo "== erdrill report"; erdrill report
