@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -15,6 +16,15 @@ from targets.lab import LabTarget
 MISCONFIGURED_PREFIX = "erd-miscfg"
 
 
+def misconfigured_prefix(session_topology: Path | None) -> str:
+    """The separate lab's prefix: erd-miscfg beside the default lab, else the session's + -mc.
+
+    A drill run with its own --lab-topology prefix never touches another run's labs.
+    """
+    prefix = load_topology(session_topology).prefix
+    return MISCONFIGURED_PREFIX if prefix == "erd-lab" else f"{prefix[:13]}-mc"
+
+
 @pytest.fixture
 def separate_labs() -> Iterator[list[Lab]]:
     labs: list[Lab] = []
@@ -24,9 +34,10 @@ def separate_labs() -> Iterator[list[Lab]]:
 
 
 @given(parsers.parse('a separate lab built from the topology "{name}"'), target_fixture="target")
-def separate_lab(name: str, separate_labs: list[Lab]) -> LabTarget:
+def separate_lab(name: str, separate_labs: list[Lab], pytestconfig: pytest.Config) -> LabTarget:
     topo = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
-    lab = Lab(topo.model_copy(update={"prefix": MISCONFIGURED_PREFIX}))
+    prefix = misconfigured_prefix(pytestconfig.getoption("lab_topology"))
+    lab = Lab(topo.model_copy(update={"prefix": prefix}))
     separate_labs.append(lab)
     target = LabTarget(lab, expect_expressroute=False)
     target.ensure_ready()
