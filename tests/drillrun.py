@@ -1,0 +1,171 @@
+"""Run `pytest features/` in a subprocess against a test's own lab, and inspect what it left.
+
+Used by the interruption, crash-repair and lock tests. Each test module gets its own lab
+prefix, state folder (ERDRILL_STATE_DIR), lab run folder (ERDRILL_LAB_ROOT) and drills
+folder, so it never touches a user's lab or another module's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from erdrill import journal
+from lab.lab import Lab
+from lab.topology import load_topology
+
+REPO = Path(__file__).resolve().parents[1]
+PYTEST = str(Path(sys.executable).parent / "pytest")
+ERDRILL = str(Path(sys.executable).parent / "erdrill")
+DOCUMENTED_PLAN = "documented"  # -k selection of the documented test plan scenario
+STEADY_STATE = "both_directions_use_expressroute"  # the steady-state scenario, no fault
+
+
+@dataclass
+class Workspace:
+    """One module's lab and folders."""
+
+    root: Path
+    prefix: str
+
+    @property
+    def topology(self) -> Path:
+        path = self.root / "topology.yaml"
+        if not path.exists():
+            path.write_text(f"extends: default\nprefix: {self.prefix}\n")
+        return path
+
+    @property
+    def drill_config(self) -> Path:
+        """Light probing and a short sustain: the tests judge safety, not figures."""
+        path = self.root / "drill.toml"
+        if not path.exists():
+            path.write_text("[drill]\nprobe_rate = 100\nsustain_s = 0.5\n")
+        return path
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def lab_root(self) -> Path:
+        return self.root / "labs"
+
+    @property
+    def lab(self) -> Lab:
+        return Lab(load_topology(self.topology), run_root=self.lab_root)
+
+    @property
+    def key(self) -> str:
+        return f"lab-{self.prefix}"
+
+    def env(self, pause_at: str | None = None) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "ERDRILL_STATE_DIR": str(self.state_dir),
+            "ERDRILL_LAB_ROOT": str(self.lab_root),
+            "ERDRILL_LAB_PREFIX": self.prefix,
+        }
+        env.pop("ERDRILL_PAUSE_AT_PHASE", None)
+        if pause_at:
+            env["ERDRILL_PAUSE_AT_PHASE"] = pause_at
+        return env
+
+    def start(
+        self, select: str, drills: Path, *, pause_at: str | None = None, keep_lab: bool = True
+    ) -> subprocess.Popen[str]:
+        """`pytest features/ -k <select>` against this lab, output into <drills>/out.txt."""
+        drills.mkdir(parents=True, exist_ok=True)
+        argv = [
+            PYTEST,
+            str(REPO / "features"),
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            select,
+            "--lab-topology",
+            str(self.topology),
+            "--drills-dir",
+            str(drills),
+            "--drill-config",
+            str(self.drill_config),
+        ]
+        if keep_lab:
+            argv.append("--keep-lab")
+        out = (drills / "out.txt").open("w")
+        return subprocess.Popen(
+            argv, cwd=REPO, env=self.env(pause_at), stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+
+    def erdrill(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ERDRILL, *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def open_faults(self) -> list[dict[str, Any]]:
+        return journal.open_entries(self.key, self.state_dir)
+
+    def leftovers(self) -> list[str]:
+        """Namespaces of this lab and processes that mention its run folder."""
+        lab = self.lab
+        found = [f"namespace {ns}" for ns in lab.existing_namespaces()]
+        marker = str(lab.run_dir).encode()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            for part in ("cmdline", "environ"):
+                try:
+                    data = Path(f"/proc/{entry.name}/{part}").read_bytes()
+                except OSError:
+                    continue
+                if marker in data:
+                    found.append(f"process {entry.name}: {data[:120]!r}")
+                    break
+        return found
+
+
+def output(drills: Path) -> str:
+    return (drills / "out.txt").read_text(errors="replace")
+
+
+def records(drills: Path) -> list[dict[str, Any]]:
+    """Every drill record under `drills`, parsed as JSON (a bad one fails the test)."""
+    return [json.loads(p.read_text()) for p in sorted(drills.glob("*/drill.json"))]
+
+
+def wait_paused(proc: subprocess.Popen[str], drills: Path, phase: str, timeout: float = 120) -> Path:
+    """Wait until the drill sleeps in `phase` (the ERDRILL_PAUSE_AT_PHASE hook); its record."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for marker in drills.glob("*/paused"):
+            record = marker.parent / "drill.json"
+            if record.exists() and json.loads(record.read_text()).get("phase") == phase:
+                return record
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the drill ended (exit {proc.returncode}) before pausing in {phase}:\n"
+                + output(drills)[-3000:]
+            )
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"the drill never paused in {phase}:\n" + output(drills)[-3000:])
+
+
+def finish(proc: subprocess.Popen[str], drills: Path, timeout: float = 120) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the drill did not end:\n" + output(drills)[-3000:]) from None
