@@ -140,6 +140,13 @@ def options(pytestconfig: pytest.Config) -> DrillOptions:
     )
 
 
+def _say(config: pytest.Config, line: str) -> None:
+    """Tell the operator now, past pytest's output capture."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        print(f"\n{line}", flush=True)
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
     """The drill target for the whole session (the lab is built once and torn down)."""
@@ -147,16 +154,17 @@ def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
     try:
         repaired = repair_open_faults(options)
         for line in repaired:
-            print(f"\nerdrill: undid a fault an earlier drill left in place: {line}")
+            _say(pytestconfig, f"erdrill: undid a fault an earlier drill left in place: {line}")
         made = make_target(
             options, pytestconfig.getoption("drill_config"), pytestconfig.getoption("lab_topology")
         )
         # One drill session per target: a second is refused naming the first.
         lock = journal.acquire(target_key(made), f"session-{os.getpid()}")
         if lock.took_over:
-            print(
-                f"\nerdrill: took over a stale drill lock of run {lock.took_over.get('run_id')} "
-                f"(pid {lock.took_over.get('pid')} on {lock.took_over.get('host')} is gone)"
+            _say(
+                pytestconfig,
+                f"erdrill: took over a stale drill lock of run {lock.took_over.get('run_id')} "
+                f"(pid {lock.took_over.get('pid')} on {lock.took_over.get('host')} is gone)",
             )
         pytestconfig.stash[SESSION_KEY] = target_key(made)
         pytestconfig.stash[LOCK_KEY] = lock
