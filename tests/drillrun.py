@@ -27,6 +27,11 @@ DOCUMENTED_PLAN = "documented"  # -k selection of the documented test plan scena
 STEADY_STATE = "both_directions_use_expressroute"  # the steady-state scenario, no fault
 
 
+def session_prefix(base: str) -> str:
+    """`<base>-<pid>`: two test sessions on one machine never share a lab."""
+    return f"{base}-{os.getpid() % 100000}"
+
+
 @dataclass
 class Workspace:
     """One module's lab and folders."""
@@ -145,7 +150,9 @@ def records(drills: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(drills.glob("*/drill.json"))]
 
 
-def wait_paused(proc: subprocess.Popen[str], drills: Path, phase: str, timeout: float = 120) -> Path:
+def wait_paused(
+    proc: subprocess.Popen[str], drills: Path, phase: str, timeout: float = 120
+) -> Path:
     """Wait until the drill sleeps in `phase` (the ERDRILL_PAUSE_AT_PHASE hook); its record."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

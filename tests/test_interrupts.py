@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drillrun import DOCUMENTED_PLAN, Workspace, finish, output, records, wait_paused
+from drillrun import (
+    DOCUMENTED_PLAN,
+    Workspace,
+    finish,
+    output,
+    records,
+    session_prefix,
+    wait_paused,
+)
 
 from erdrill.exitcodes import ExitCode
 from erdrill.paths import ON_EXPRESSROUTE
@@ -32,14 +40,12 @@ AFTER_FAULT = PHASES[1:]
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    w = Workspace(tmp_path_factory.mktemp("interrupts"), "erd-int")
+    w = Workspace(tmp_path_factory.mktemp("interrupts"), session_prefix("erd-int"))
     yield w
     w.lab.down()
 
 
-@pytest.mark.parametrize(
-    ("sig", "phase"), CASES, ids=[f"{s.name}-{p}" for s, p in CASES]
-)
+@pytest.mark.parametrize(("sig", "phase"), CASES, ids=[f"{s.name}-{p}" for s, p in CASES])
 def test_interrupt_undoes_the_fault_and_records_the_phase(
     ws: Workspace, sig: signal.Signals, phase: str
 ) -> None:

@@ -1,0 +1,38 @@
+"""Abort guard: a fault that does not move traffic to the VPN is undone at the abort limit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from erdrill import journal
+from erdrill.drill import Drill, DrillSettings, NoFailover
+from erdrill.paths import ON_EXPRESSROUTE, ON_VPN
+from lab.lab import Lab
+from targets.lab import LabTarget
+
+
+def test_no_failover_restores_expressroute_at_the_abort_limit(
+    healthy_lab: Lab, tmp_path: Path
+) -> None:
+    settings = DrillSettings(rate=50, sustain_s=0.5, abort_limit_s=2.0)
+    d = Drill(LabTarget(healthy_lab), settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d.begin()
+    d.start_probes()
+    d.inject("vpn-down")  # leaves ExpressRoute up: traffic never reaches the VPN
+    started = time.monotonic()
+    with pytest.raises(NoFailover, match="did not fail over"):
+        d.await_paths(ON_VPN, 20.0, "failover")  # the scenario would wait 20 s
+    waited = time.monotonic() - started
+    assert waited < 4.0, f"waited {waited:.1f} s, abort limit 2 s"
+    # restored at once, before anyone called close()
+    assert not d.fault_active and healthy_lab.active_faults() == []
+    assert journal.open_entries(d.key, tmp_path) == []
+    assert any(
+        f.startswith("abort guard: restored ExpressRoute at once") for f in d.record.findings
+    )
+    d.close("failed", "no failover", "no-failover")
+    assert d.record.phase == "done" and d.record.verdict == "failed"
+    assert healthy_lab.paths() == ON_EXPRESSROUTE
