@@ -122,6 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.verbose = max(config.option.verbose, 1)
     if hasattr(config.option, "gherkin_terminal_reporter"):
         config.option.gherkin_terminal_reporter = True
+    if "s" not in config.option.reportchars:  # a refused scenario says why in the summary
+        config.option.reportchars += "s"
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(RESULTS_DIR)
     # SIGINT, SIGTERM and SIGHUP end the drill alike: every fault is undone on the way out.
