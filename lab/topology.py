@@ -400,6 +400,10 @@ def load_topology(path: Path | str | None = None) -> Topology:
         raise ConfigError(
             str(p), "file", f"cannot be read ({exc.strerror})", "pass an existing topology file"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(p), "file", f"is not UTF-8 (byte {exc.start})", "save it as UTF-8"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
