@@ -223,7 +223,10 @@ def repair(
                 kind = str(entry.get("undo", {}).get("target", ""))
                 try:
                     if kind not in undoers:
-                        raise OpenFault(f"erdrill cannot undo a {kind!r} target here")
+                        raise OpenFault(
+                            f"erdrill cannot undo a {kind!r} target here: undo it by hand, "
+                            f"then remove the entry from {path}"
+                        )
                     undoers[kind](entry)
                 except ErdrillError as exc:
                     left.append(f"{line} ({exc})")

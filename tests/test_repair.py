@@ -109,16 +109,17 @@ def test_killed_during_failback_the_next_run_takes_over_the_lock(ws: Workspace) 
 def test_an_azure_fault_is_not_undone_without_consent(ws: Workspace) -> None:
     undo = {"target": "azure", "circuit": "er-circuit", "method": "disable-peering"}
     journal.open_entry("azure-er-circuit", "run-azure-1", "peering-disabled", undo, ws.state_dir)
-    # the entry's drill is gone: its lock is free
-    out = ws.erdrill("lab", "status")
-    assert out.returncode == ExitCode.OPEN_FAULT, out.stdout + out.stderr
-    [line] = out.stderr.strip().splitlines()
-    for needed in ("peering-disabled", "run-azure-1", "azure-er-circuit", socket.gethostname()):
-        assert needed in line
-    assert "--allow-disruption" in line
-    assert "lab is" not in out.stdout  # refused before doing anything
-    assert journal.open_entries("azure-er-circuit", ws.state_dir)  # still known
-    journal.close_entry("azure-er-circuit", "peering-disabled", ws.state_dir)
+    try:  # the entry's drill is gone: its lock is free
+        out = ws.erdrill("lab", "status")
+        assert out.returncode == ExitCode.OPEN_FAULT, out.stdout + out.stderr
+        [line] = out.stderr.strip().splitlines()
+        for needed in ("peering-disabled", "run-azure-1", "azure-er-circuit", socket.gethostname()):
+            assert needed in line
+        assert "--allow-disruption" in line  # and how to undo it
+        assert "lab is" not in out.stdout  # refused before doing anything
+        assert journal.open_entries("azure-er-circuit", ws.state_dir)  # still known
+    finally:
+        journal.close_entry("azure-er-circuit", "peering-disabled", ws.state_dir)
 
 
 def test_repair_leaves_the_entries_of_a_running_drill_alone(ws: Workspace) -> None:
