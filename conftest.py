@@ -18,8 +18,8 @@ import pytest
 from erdrill import journal
 from erdrill.config import load_drill_config
 from erdrill.drill import Drill, LimitExceeded, target_key
-from erdrill.errors import ErdrillError
-from erdrill.exitcodes import run_exit_code
+from erdrill.errors import ConfigError, ErdrillError
+from erdrill.exitcodes import ExitCode, run_exit_code
 from erdrill.settings import DrillOptions
 from reports import session as report_session
 from targets.factory import make_target, repair_open_faults
@@ -149,10 +149,20 @@ def _say(config: pytest.Config, line: str) -> None:
         print(f"\n{line}", flush=True)
 
 
+def _session_exit_code(exc: ErdrillError) -> int:
+    """A bad config or topology is a usage error; a lab that fails to come up, a harness error."""
+    if isinstance(exc, ConfigError):
+        return int(pytest.ExitCode.USAGE_ERROR)
+    if exc.exit_code == ErdrillError.exit_code:
+        return int(ExitCode.HARNESS_ERROR)
+    return exc.exit_code  # locked, open fault, not restored: erdrill/exitcodes.py
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
     """The drill target for the whole session (the lab is built once and torn down)."""
-    lock = None
+    lock: journal.DrillLock | None = None
+    made: Any = None
     try:
         repaired = repair_open_faults(options)
         for line in repaired:
@@ -171,8 +181,15 @@ def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
         pytestconfig.stash[SESSION_KEY] = target_key(made)
         pytestconfig.stash[LOCK_KEY] = lock
         made.ensure_ready()
-    except ErdrillError as exc:
-        pytest.exit(f"erdrill: {exc}", returncode=exc.exit_code)
+    except BaseException as exc:
+        if lock is not None:  # ours: a half-built lab is not left behind, unless kept
+            if not pytestconfig.getoption("keep_lab"):
+                with contextlib.suppress(Exception):
+                    made.teardown()
+            lock.release()
+        if isinstance(exc, ErdrillError):
+            pytest.exit(f"erdrill: {exc}", returncode=_session_exit_code(exc))
+        raise
     report_session.start(pytestconfig, made)
     try:
         yield made

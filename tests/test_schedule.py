@@ -167,3 +167,30 @@ def test_systemd_units(tmp_path: Path) -> None:
         if "erdrill-drill" in ln and "file:///" not in ln  # the Documentation= link is fine
     ]
     assert out.returncode == 0 and not problems, out.stderr
+
+
+def test_a_bad_topology_is_a_usage_error_not_an_abort(tmp_path: Path) -> None:
+    """pytest's 2 means interrupted (12): an operator error must not end with it."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: default\nprefix: NOT-VALID\n")
+    out = subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "pytest"),
+            "features/",
+            "-p",
+            "no:cacheprovider",
+            "--lab-topology",
+            str(bad),
+            "--drills-dir",
+            str(tmp_path / "drills"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "ERDRILL_STATE_DIR": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 4, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "prefix" in out.stdout + out.stderr
+    assert not (tmp_path / "drills").exists()
