@@ -14,6 +14,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from drillrun import (
@@ -40,7 +41,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     assert w.leftovers() == []
 
 
-def _kill_at(ws: Workspace, phase: str) -> dict[str, object]:
+def _kill_at(ws: Workspace, phase: str) -> dict[str, Any]:
     drills = ws.root / f"killed-{phase}"
     proc = ws.start(DOCUMENTED_PLAN, drills, pause_at=phase, keep_lab=False)
     wait_paused(proc, drills, phase)
