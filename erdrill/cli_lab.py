@@ -13,8 +13,17 @@ from lab.topology import load_topology
 
 
 @click.group()
-def lab() -> None:
+@click.option(
+    "--prefix",
+    envvar="ERDRILL_LAB_PREFIX",
+    default="erd-lab",
+    show_default=True,
+    help="Which lab, by namespace prefix (also $ERDRILL_LAB_PREFIX).",
+)
+@click.pass_context
+def lab(ctx: click.Context, prefix: str) -> None:
     """The emulated ExpressRoute + VPN network (Linux namespaces, real daemons)."""
+    ctx.obj = prefix
 
 
 @lab.command()
@@ -29,35 +38,40 @@ def lab() -> None:
     "--timeout", default=30.0, show_default=True, help="Seconds to wait for steady state."
 )
 def up(topology_file: Path | None, timeout: float) -> None:
-    """Build the lab and wait until BGP, the IPsec SA and traffic are up (idempotent)."""
+    """Build the lab and wait until BGP, the IPsec SA and traffic are up (idempotent).
+
+    The lab's prefix is the topology's own.
+    """
     lab_ = Lab(load_topology(topology_file))
-    lab_.up(timeout=timeout)
+    lab_.up(timeout=timeout, expect_expressroute=False)
     st = lab_.status()
     click.echo(
-        f"lab {st['name']} is up: paths {st['paths']['forward']} forward, "
+        f"lab {st['name']} ({st['prefix']}) is up: paths {st['paths']['forward']} forward, "
         f"{st['paths']['return']} return; run folder {st['run_dir']}"
     )
 
 
 @lab.command()
-def down() -> None:
+@click.pass_obj
+def down(prefix: str) -> None:
     """Remove every namespace and process of the lab (also after a crash)."""
-    Lab.current().down()
-    click.echo("lab is down")
+    Lab.current(prefix).down()
+    click.echo(f"lab {prefix} is down")
 
 
 @lab.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def status(as_json: bool) -> None:
+@click.pass_obj
+def status(prefix: str, as_json: bool) -> None:
     """Whether the lab is up, BGP sessions, the IPsec SA and the path each way."""
-    st = Lab.current().status()
+    st = Lab.current(prefix).status()
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
     if not st["up"]:
-        click.echo("lab is down")
+        click.echo(f"lab {prefix} is down")
         return
-    click.echo(f"lab {st['name']} is up ({st['run_dir']})")
+    click.echo(f"lab {st['name']} ({st['prefix']}) is up ({st['run_dir']})")
     for name, state in st["bgp"].items():
         click.echo(f"  BGP {name:<22} {state}")
     click.echo(f"  IPsec SA                   {st['ipsec']}")
@@ -69,16 +83,18 @@ def status(as_json: bool) -> None:
 
 @lab.command()
 @click.argument("kind", type=click.Choice(sorted(FAULTS)))
-def fault(kind: str) -> None:
+@click.pass_obj
+def fault(prefix: str, kind: str) -> None:
     """Inject a fault; `erdrill lab restore` undoes it."""
-    Lab.current().inject(kind)
+    Lab.current(prefix).inject(kind)
     click.echo(f"fault {kind} injected: {FAULTS[kind].description}")
 
 
 @lab.command()
 @click.argument("kind", type=click.Choice(sorted(FAULTS)), required=False)
 @click.option("--no-wait", is_flag=True, help="Do not wait for the steady state.")
-def restore(kind: str | None, no_wait: bool) -> None:
+@click.pass_obj
+def restore(prefix: str, kind: str | None, no_wait: bool) -> None:
     """Undo one fault, or every active fault, and wait for ExpressRoute to carry traffic."""
-    undone = Lab.current().restore(kind, wait=0 if no_wait else 30.0)
+    undone = Lab.current(prefix).restore(kind, wait=0 if no_wait else 30.0)
     click.echo(f"restored: {', '.join(undone) or 'nothing was active'}")
