@@ -4,8 +4,8 @@ Each case runs the documented test plan (`pytest features/ -k documented`) again
 module's own lab, pauses it in one phase (the ERDRILL_PAUSE_AT_PHASE test hook), signals
 the pytest process and checks: exit code ABORTED, ExpressRoute carries traffic both ways,
 no fault in the journal, one valid drill record saying `aborted` in that phase with what
-was measured so far. The lab is kept between cases (--keep-lab) except for each signal's
-last case, which must leave no namespace and no daemon behind.
+was measured so far. The lab is kept between cases (--keep-lab) except for the last case,
+which must leave no namespace and no daemon behind.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def test_interrupt_undoes_the_fault_and_records_the_phase(
     ws: Workspace, sig: signal.Signals, phase: str
 ) -> None:
-    keep = phase != PHASES[-1]  # each signal's last case takes the lab down
+    keep = (sig, phase) != CASES[-1]  # the last case takes the lab down
     drills = ws.root / f"{sig.name}-{phase}"
     proc = ws.start(DOCUMENTED_PLAN, drills, pause_at=phase, keep_lab=keep)
     wait_paused(proc, drills, phase)
