@@ -126,6 +126,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.reportchars += "s"
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
         config.option.allure_report_dir = str(RESULTS_DIR)
+        # one run's results per report; trends come from the Allure history file
+        config.option.clean_alluredir = True
     # SIGINT, SIGTERM and SIGHUP end the drill alike: every fault is undone on the way out.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)
