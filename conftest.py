@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,19 @@ def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
             lock.release()
 
 
+def _progress_line() -> Callable[[str], None] | None:
+    """An updating status line on the terminal (past pytest's capture), or None if not a TTY."""
+    err = sys.__stderr__
+    if err is None or not err.isatty():
+        return None
+
+    def show(line: str) -> None:
+        err.write("\r\x1b[2K" + (f"    .. {line}" if line else ""))
+        err.flush()
+
+    return show
+
+
 @pytest.fixture
 def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) -> Iterator[Drill]:
     """One drill per scenario; closed by `pytest_bdd_after_scenario` with its verdict."""
@@ -214,6 +228,7 @@ def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) ->
         lock_held=target_key(target) == request.config.stash.get(SESSION_KEY, None),
     )
     request.node.erdrill_drill = d
+    d.progress = _progress_line()
     lock = request.config.stash.get(LOCK_KEY, None)
     if lock is not None and d.key == request.config.stash.get(SESSION_KEY, None):
         lock.retag(d.run_id, d.record.started_at)  # a refused drill is told who runs

@@ -247,6 +247,8 @@ class Drill:
         self._lock: journal.DrillLock | None = None
         self._lock_held = lock_held  # the caller (a drill session) already holds the lock
         self._closed = False
+        # called with one status line during long waits ("" clears it); None shows nothing
+        self.progress: Callable[[str], None] | None = None
         self._paused: set[str] = set()
 
     # ---- record keeping --------------------------------------------------------------
@@ -344,7 +346,12 @@ class Drill:
         event = self.fault_at if transition == "failover" else self.restore_at
         assert event is not None
         limit = min(within_s, self.settings.abort_limit_s) if transition == "failover" else within_s
-        seen = self.watcher.wait_for(expected, max(limit - (time.time() - event), 0.0))
+        deadline = event + limit
+        seen = None
+        while seen is None and time.time() < deadline:
+            seen = self.watcher.wait_for(expected, min(0.5, max(deadline - time.time(), 0.0)))
+            self._show(f"{transition}: waiting for {expected}, now {self.watcher.current}")
+        self._show("")
         if seen is None:
             now = self.watcher.current
             msg = (
@@ -371,7 +378,7 @@ class Drill:
     def hold(self, seconds: float | None = None) -> list[Sample]:
         """Keep probing; return samples of the period (to check the path carries traffic)."""
         start = time.time()
-        time.sleep(seconds if seconds is not None else self.settings.sustain_s)
+        self._sleep(seconds if seconds is not None else self.settings.sustain_s, "holding")
         assert self.prober is not None
         return self.prober.samples_since(start)
 
@@ -393,7 +400,9 @@ class Drill:
         """Undo the fault, then clear its journal entry (only once the undo returned)."""
         assert self.fault is not None
         self.restore_at = time.time()
-        self.record.events.append({"kind": "restore", "wall": self.restore_at, "detail": self.fault})
+        self.record.events.append(
+            {"kind": "restore", "wall": self.restore_at, "detail": self.fault}
+        )
         self.target.undo(self.fault)
         self.fault_active = False
         journal.close_entry(self.key, self.fault, self.state_dir)
@@ -403,8 +412,29 @@ class Drill:
         """Let recovery be sustained, then stop the probes and measure both transitions."""
         if self.prober is None:
             return
-        time.sleep(self.settings.sustain_s)
+        self._sleep(self.settings.sustain_s, "recovery must be sustained")
         self._stop_probes()
+
+    def _sleep(self, seconds: float, what: str) -> None:
+        """Sleep while showing the probes' progress."""
+        end = time.time() + seconds
+        while (left := end - time.time()) > 0:
+            time.sleep(min(left, 0.5))
+            self._show(f"{what}: {max(end - time.time(), 0):.1f} s left")
+        self._show("")
+
+    def _show(self, what: str) -> None:
+        """One updating progress line (rate, replies, current gap) for long waits."""
+        if self.progress is None:
+            return
+        if not what:
+            self.progress("")
+            return
+        line = what
+        if self.prober is not None:
+            with contextlib.suppress(Exception):
+                line = f"{what} | {self.prober.snapshot().line()}"
+        self.progress(line)
 
     def _stop_probes(self) -> None:
         if self.prober is not None:
@@ -538,7 +568,9 @@ class Drill:
                 self.record.ground_truth = self.ground_truth()
             if held and verdict != "aborted":
                 had = f"{verdict}: {message}" if message else verdict
-                message = f"interrupted by {_signal_name(held[0])} while closing (the drill had {had})"
+                message = (
+                    f"interrupted by {_signal_name(held[0])} while closing (the drill had {had})"
+                )
                 verdict, category = "aborted", "interrupted"
             self.record.verdict = verdict  # type: ignore[assignment]
             self.record.message = message
@@ -565,7 +597,9 @@ class Drill:
                 + (f": {self.record.message}" if self.record.message else "")
             )
             self.record.verdict = "aborted"
-            self.record.failure_category = "interrupted" if how == "interrupted" else "harness-error"
+            self.record.failure_category = (
+                "interrupted" if how == "interrupted" else "harness-error"
+            )
             self.save()
             raise
         finally:
