@@ -1,14 +1,19 @@
 """How fast the prober can probe without fake loss, and how late its probes leave.
 
-Run as root: `.venv/bin/python benchmarks/probe_rate.py`. Builds throwaway namespaces
-(`erdt-bench-*`), probes a healthy path at rising total rates (ICMP + TCP), and prints
-the highest rate that lost nothing, then send lateness at 1,000 probes/s.
+Run as root: `.venv/bin/python benchmarks/probe_rate.py [--lab]`. Probes a healthy path at
+rising total rates (ICMP + TCP) and prints the highest rate that lost nothing, then send
+lateness at 1,000 probes/s. By default the path is throwaway namespaces (`erdt-bench-*`);
+with --lab it is the real lab (prefix erd-bench-rate): from onprem-host over ExpressRoute
+to the workload (TCP 443, open) and the VNet router (TCP 443, closed: RST answers).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,20 +32,54 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def _run(bed: Testbed, total_rate: float) -> Prober:
-    targets = [
-        ProbeTarget(bed.SERVER, tcp_port=bed.open_port),
-        ProbeTarget(bed.FAR, tcp_port=bed.closed_port),
-    ]
-    prober = Prober(targets, rate=total_rate / 4, namespace=bed.cli)  # 2 targets x 2 protocols
+def _run(path: tuple[list[ProbeTarget], str], total_rate: float) -> Prober:
+    targets, namespace = path
+    prober = Prober(targets, rate=total_rate / 4, namespace=namespace)  # 2 targets x 2 protocols
     with prober:
         time.sleep(SECONDS)
     return prober
 
 
+@contextlib.contextmanager
+def _path(use_lab: bool) -> Iterator[tuple[list[ProbeTarget], str]]:
+    """Two targets and the namespace to probe them from."""
+    if not use_lab:
+        with Testbed("erdt-bench") as bed:
+            yield (
+                [
+                    ProbeTarget(bed.SERVER, tcp_port=bed.open_port),
+                    ProbeTarget(bed.FAR, tcp_port=bed.closed_port),
+                ],
+                bed.cli,
+            )
+        return
+    from lab.lab import Lab
+    from lab.topology import load_topology
+
+    topo = load_topology().model_copy(update={"prefix": "erd-bench-rate"})
+    with tempfile.TemporaryDirectory() as root:
+        lab = Lab(topo, run_root=Path(root))
+        lab.up()
+        try:
+            router = topo.azure.workload_subnet_gateway.split("/")[0]
+            yield (
+                [
+                    ProbeTarget(topo.workload_address, tcp_port=topo.azure.workload_tcp_port),
+                    ProbeTarget(router, tcp_port=topo.azure.workload_tcp_port),
+                ],
+                lab.namespace("onprem-host"),
+            )
+        finally:
+            lab.down()
+
+
 def main() -> int:
     best = 0
-    with Testbed("erdt-bench") as bed:
+    use_lab = "--lab" in sys.argv[1:]
+    print(
+        f"path: {'the lab, on-prem host to the VNet over ExpressRoute' if use_lab else 'testbed namespaces'}"
+    )
+    with _path(use_lab) as bed:
         for total in TOTAL_RATES:
             prober = _run(bed, total)
             samples = prober.samples
