@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -204,15 +203,21 @@ def target(pytestconfig: pytest.Config, options: DrillOptions) -> Iterator[Any]:
             lock.release()
 
 
-def _progress_line() -> Callable[[str], None] | None:
-    """An updating status line on the terminal (past pytest's capture), or None if not a TTY."""
-    err = sys.__stderr__
-    if err is None or not err.isatty():
+def _live(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """Write past pytest's output capture (the drill's live lines are for the operator)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    return capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+
+
+def _progress_line(config: pytest.Config) -> Callable[[str], None] | None:
+    """An updating status line on the terminal, or None when the output is not a terminal."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not getattr(reporter, "isatty", False):
         return None
 
     def show(line: str) -> None:
-        err.write("\r\x1b[2K" + (f"    .. {line}" if line else ""))
-        err.flush()
+        with _live(config):
+            reporter.write("\r\x1b[2K" + (f"      .. {line}" if line else ""), flush=True)
 
     return show
 
@@ -228,7 +233,7 @@ def drill(request: pytest.FixtureRequest, target: Any, options: DrillOptions) ->
         lock_held=target_key(target) == request.config.stash.get(SESSION_KEY, None),
     )
     request.node.erdrill_drill = d
-    d.progress = _progress_line()
+    d.progress = _progress_line(request.config)
     lock = request.config.stash.get(LOCK_KEY, None)
     if lock is not None and d.key == request.config.stash.get(SESSION_KEY, None):
         lock.retag(d.run_id, d.record.started_at)  # a refused drill is told who runs
@@ -260,6 +265,14 @@ def _close(
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     request.node.erdrill_steps = {"done": 0, "total": len(scenario.steps), "error": None}
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+    """Show each Gherkin step as it starts, so a long wait is never a silent one."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and _is_drill_run(request.config):
+        with _live(request.config):
+            reporter.write_line(f"      {step.keyword} {step.name}")
 
 
 def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
