@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import select
-import signal
 import socket
 import struct
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from probes.netns import die_with_parent, enter_namespace
+from probes.netns import enter_namespace, leave_stop_signals_to_parent
 from probes.samples import Outcome, Protocol, Sample
 
 __all__ = [
@@ -290,8 +289,7 @@ def capture_main(conn: Connection, counters: Any, namespace: str | None, flows: 
     ("records", since) with ("tails", [(first seq, FlowRecord from it)]) and ("finish", wait_until, late_s) with the
     final records after waiting (until `wait_until` at most) for replies still due.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
+    leave_stop_signals_to_parent()
     try:
         if namespace:
             enter_namespace(namespace)

@@ -23,6 +23,7 @@ __all__ = [
     "enter_namespace",
     "lab_namespace",
     "lab_networks",
+    "leave_stop_signals_to_parent",
     "run_in_namespace",
     "source_address",
 ]
@@ -55,6 +56,18 @@ def enter_namespace(name: str) -> None:
         raise EnvironmentProblem(
             f"cannot enter network namespace {name!r}: {exc.strerror or exc}; run as root"
         ) from exc
+
+
+def leave_stop_signals_to_parent() -> None:
+    """Ignore SIGINT, SIGTERM and SIGHUP in a probe child and die with the parent instead.
+
+    A scheduler that signals the whole process group (Ctrl-C, systemd's SIGTERM) would
+    otherwise kill the probes before the drill could collect what they measured; the
+    parent stops them itself, and the kernel kills them if the parent dies.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    die_with_parent()
 
 
 def die_with_parent() -> None:

@@ -13,7 +13,6 @@ import multiprocessing as mp
 import os
 import random
 import selectors
-import signal
 import socket
 import struct
 import time
@@ -29,8 +28,8 @@ from erdrill.errors import EnvironmentProblem
 from probes.capture import Flow, FlowRecord, build_samples, capture_main
 from probes.netns import (
     check_targets_allowed,
-    die_with_parent,
     enter_namespace,
+    leave_stop_signals_to_parent,
     source_address,
 )
 from probes.samples import Outcome, Protocol, Sample
@@ -172,8 +171,7 @@ class _Template:
 
 
 def _child_setup(namespace: str | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    die_with_parent()
+    leave_stop_signals_to_parent()
     if namespace:
         enter_namespace(namespace)
 

@@ -105,7 +105,13 @@ class Workspace:
             argv.append("--keep-lab")
         out = (drills / "out.txt").open("w")
         return subprocess.Popen(
-            argv, cwd=REPO, env=self.env(pause_at), stdout=out, stderr=subprocess.STDOUT, text=True
+            argv,
+            cwd=REPO,
+            env=self.env(pause_at),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group, as under a scheduler
         )
 
     def erdrill(self, *args: str) -> subprocess.CompletedProcess[str]:

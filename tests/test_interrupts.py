@@ -83,3 +83,23 @@ def test_interrupt_undoes_the_fault_and_records_the_phase(
     else:
         assert ws.leftovers() == []
     assert not list(Path(drills).glob("*/paused"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_signal_to_the_whole_process_group_keeps_the_figures(
+    ws: Workspace, sig: signal.Signals
+) -> None:
+    """A scheduler stopping the drill signals every process of the group (systemd's
+    KillMode=control-group): the probes must survive to hand their figures to the drill."""
+    drills = ws.root / f"group-{sig.name}"
+    proc = ws.start(DOCUMENTED_PLAN, drills, pause_at="on-vpn", keep_lab=True)
+    wait_paused(proc, drills, "on-vpn")
+    os.killpg(proc.pid, sig)
+    assert finish(proc, drills) == ExitCode.ABORTED, output(drills)[-3000:]
+    [raw] = records(drills)
+    record = DrillRecord.model_validate(raw)
+    assert (record.verdict, record.phase) == ("aborted", "on-vpn")
+    assert record.failover is not None and record.failover.sent > 0
+    assert record.failover.outage_ms is not None
+    assert ws.open_faults() == []
+    assert ws.lab.paths() == ON_EXPRESSROUTE
