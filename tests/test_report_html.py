@@ -6,12 +6,9 @@ one fails these tests, it never skips them.
 
 from __future__ import annotations
 
-import base64
-import html as html_lib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from reportkit import decode_embedded, rendered_text, result_id_of
 
 from reports import allure_results as ar
 from reports.build import BuiltReport, build_report
@@ -101,11 +99,6 @@ class Drill:
     second: BuiltReport
 
 
-def _decode_embedded(html: str) -> dict[str, bytes]:
-    """The data files Allure 3 embeds in its single-file report, by name."""
-    return {m[1]: base64.b64decode(m[2]) for m in re.finditer(r'd\("([^"]+)","([^"]*)"\)', html)}
-
-
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory: pytest.TempPathFactory) -> Drill:
     work = tmp_path_factory.mktemp("minidrill")
@@ -169,7 +162,7 @@ def test_report_is_one_file_without_analytics_or_secrets(drill: Drill) -> None:
     html = drill.second.html.read_text()
     assert drill.second.html.stat().st_size > 500_000  # the app and the data in one file
     assert "googletagmanager" not in html
-    embedded = _decode_embedded(html)
+    embedded = decode_embedded(html)
     assert any(n.startswith("data/test-results/") for n in embedded)
     for name, blob in [("html", html.encode()), *embedded.items()]:
         assert PSK.encode() not in blob, name
@@ -196,57 +189,13 @@ def test_cli_builds_the_report(drill: Drill, tmp_path: Path) -> None:
     assert out.stat().st_size > 500_000
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("chromium is not installed: run scripts/setup.sh (scripts/apt-packages.txt)")
-
-
-def _rendered_text(html: Path, fragment: str, profile: Path) -> str:
-    """The page's visible text after the report app has rendered `#fragment`."""
-    proc = subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            f"{html.as_uri()}#{fragment}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    dom = re.sub(r"<(script|style)\b[\s\S]*?</\1>", " ", proc.stdout)
-    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", dom)))
-
-
-def _test_result_id(html: Path, name: str) -> str:
-    for key, blob in _decode_embedded(html.read_text()).items():
-        if key.startswith("data/test-results/") and json.loads(blob).get("name") == name:
-            return key.rsplit("/", 1)[1].removesuffix(".json")
-    raise AssertionError(f"no test result named {name!r} in {html}")
-
-
 def test_chromium_shows_scenario_steps_and_timeline(drill: Drill, tmp_path: Path) -> None:
     html = drill.second.html
-    overview = _rendered_text(html, "", tmp_path / "p0")
+    overview = rendered_text(html, "", tmp_path / "p0")
     assert "Report smoke drill" in overview and "erdrill drill report" in overview
 
-    tr = _test_result_id(html, SCENARIO)
-    page = _rendered_text(html, tr, tmp_path / "p1")
+    tr = result_id_of(html, SCENARIO)
+    page = rendered_text(html, tr, tmp_path / "p1")
     assert SCENARIO in page
     for step in (
         "Given probes stream to the workload at 100 probes per second",
@@ -256,19 +205,19 @@ def test_chromium_shows_scenario_steps_and_timeline(drill: Drill, tmp_path: Path
         assert step in page
     assert "Critical" in page and "provider-link-down" in page
 
-    attachments = _rendered_text(html, f"{tr}/attachments", tmp_path / "p2")
+    attachments = rendered_text(html, f"{tr}/attachments", tmp_path / "p2")
     assert re.search(r"timeline image/png \d+(\.\d+)? KiB", attachments), attachments[-800:]
     assert "probe samples text/csv" in attachments
     assert PSK not in attachments
 
-    past = _rendered_text(html, f"{tr}/history", tmp_path / "p3")
+    past = rendered_text(html, f"{tr}/history", tmp_path / "p3")
     assert "History 1" in past  # the first build, carried over by historyPath
 
 
 def test_chromium_shows_the_failure_category(drill: Drill, tmp_path: Path) -> None:
     html = drill.second.html
-    tr = _test_result_id(html, FAILING)
-    page = _rendered_text(html, tr, tmp_path / "p4")
+    tr = result_id_of(html, FAILING)
+    page = rendered_text(html, tr, tmp_path / "p4")
     assert FAILING in page and "Failed" in page
     assert f"Category: {ar.CATEGORY_LIMIT_EXCEEDED}" in page
     assert "AssertionError: limit exceeded: failover outage 400 ms > limit 100 ms" in page

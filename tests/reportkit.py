@@ -1,0 +1,62 @@
+"""Helpers for tests that open the HTML report in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def decode_embedded(html: str) -> dict[str, bytes]:
+    """The data files Allure 3 embeds in its single-file report, by name."""
+    return {m[1]: base64.b64decode(m[2]) for m in re.finditer(r'd\("([^"]+)","([^"]*)"\)', html)}
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("chromium is not installed: run scripts/setup.sh (scripts/apt-packages.txt)")
+
+
+def rendered_text(html: Path, fragment: str, profile: Path) -> str:
+    """The page's visible text after the report app has rendered `#fragment`."""
+    proc = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            f"{html.as_uri()}#{fragment}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = re.sub(r"<(script|style)\b[\s\S]*?</\1>", " ", proc.stdout)
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", dom)))
+
+
+def result_id_of(html: Path, name: str) -> str:
+    for key, blob in decode_embedded(html.read_text()).items():
+        if key.startswith("data/test-results/") and json.loads(blob).get("name") == name:
+            return key.rsplit("/", 1)[1].removesuffix(".json")
+    raise AssertionError(f"no test result named {name!r} in {html}")
