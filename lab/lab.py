@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -674,18 +674,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     from erdrill.record import write_atomic
 
     write_atomic(path, json.dumps(data, indent=2) + "\n")
-
-
-@contextlib.contextmanager
-def running_lab(topology: Topology | None = None, keep: bool = False) -> Iterator[Lab]:
-    """A lab that is up for the duration of the block and torn down after it (unless kept)."""
-    lab = Lab(topology)
-    try:
-        lab.up()
-        yield lab
-    finally:
-        if not keep:
-            lab.down()
 
 
 def _bird_prefixes(output: str) -> list[str]:
