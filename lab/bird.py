@@ -6,7 +6,7 @@ import ipaddress
 import subprocess
 from pathlib import Path
 
-from lab.topology import EffectiveTimers, Topology
+from lab.topology import Advertise, EffectiveTimers, Topology
 
 # BGP protocol names per router: (name, description). `vpn` is reserved in BIRD.
 SESSIONS: dict[str, dict[str, str]] = {
@@ -45,6 +45,17 @@ def _header(node: str, router_id: str, log: Path) -> str:
         "    merge paths off;\n"
         "}\n"
     )
+
+
+def _originate(name: str, advertise: Advertise) -> str:
+    """A static protocol holding every prefix this side advertises over either path.
+
+    The routes are unreachable placeholders: the kernel protocol exports only BGP routes,
+    so they live in BIRD alone and exist to be advertised.
+    """
+    nets = sorted(set(advertise.expressroute) | set(advertise.vpn))
+    routes = "".join(f"    route {p} unreachable;\n" for p in nets)
+    return f"protocol static {name} {{\n    ipv4;\n{routes}}}\n"
 
 
 def _bfd(iface: str, t: EffectiveTimers) -> str:
@@ -91,13 +102,10 @@ def render(node: str, topo: Topology, node_dir: Path) -> str:
     if node == "onprem-edge":
         adv_er = _prefix_set(o.advertise.expressroute)
         adv_vpn = _prefix_set(o.advertise.vpn)
-        statics = sorted(set(o.advertise.expressroute) | set(o.advertise.vpn))
         prepend = "".join(f"bgp_path.prepend({o.asn}); " for _ in range(o.vpn_prepend))
         return (
             _header(node, _ip(o.lan), log)
-            + "protocol static onprem_prefixes {\n    ipv4;\n"
-            + "".join(f"    route {p} unreachable;\n" for p in statics)
-            + "}\n"
+            + _originate("onprem_prefixes", o.advertise)
             + _bfd("er0", t)
             + _bgp(
                 "er",
@@ -185,33 +193,27 @@ def render(node: str, topo: Topology, node_dir: Path) -> str:
             )
         )
     if node == "vnet":
-        statics = sorted(set(a.advertise.expressroute) | set(a.advertise.vpn))
+        # iBGP to each gateway; the local preference makes Azure prefer ExpressRoute
+        sessions = (
+            ("ergw", a.er_gateway, a.local_pref.expressroute, a.advertise.expressroute),
+            ("vpngw", a.vpn_gateway, a.local_pref.vpn, a.advertise.vpn),
+        )
         return (
             _header(node, a.vnet_router, log)
-            + "protocol static vnet_prefixes {\n    ipv4;\n"
-            + "".join(f"    route {p} unreachable;\n" for p in statics)
-            + "}\n"
-            + _bgp(
-                "ergw",
-                a.vnet_router,
-                a.asn,
-                a.er_gateway,
-                a.asn,
-                t,
-                import_filter=f"filter {{ bgp_local_pref = {a.local_pref.expressroute}; accept; }}",
-                export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.expressroute)}",
-                channel_extra=ibgp_channel,
-            )
-            + _bgp(
-                "vpngw",
-                a.vnet_router,
-                a.asn,
-                a.vpn_gateway,
-                a.asn,
-                t,
-                import_filter=f"filter {{ bgp_local_pref = {a.local_pref.vpn}; accept; }}",
-                export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(a.advertise.vpn)}",
-                channel_extra=ibgp_channel,
+            + _originate("vnet_prefixes", a.advertise)
+            + "".join(
+                _bgp(
+                    name,
+                    a.vnet_router,
+                    a.asn,
+                    gateway,
+                    a.asn,
+                    t,
+                    import_filter=f"filter {{ bgp_local_pref = {pref}; accept; }}",
+                    export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(nets)}",
+                    channel_extra=ibgp_channel,
+                )
+                for name, gateway, pref, nets in sessions
             )
         )
     raise ValueError(f"{node} runs no BIRD")
