@@ -11,8 +11,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ class Lab:
         self.topology = topology or load_topology()
         self.run_dir = run_root / self.topology.prefix
         self.events_path = self.run_dir / "events.jsonl"
+        self._netlink = threading.RLock()
 
     # ---- discovery -------------------------------------------------------------------
 
@@ -94,8 +96,16 @@ class Lab:
 
     # ---- helpers used by faults and checks ----------------------------------------------
 
-    def ipr(self, node: str) -> IPRoute:
-        return IPRoute(netns=self.namespace(node))
+    @contextlib.contextmanager
+    def ipr(self, node: str) -> Iterator[IPRoute]:
+        """A netlink socket in a node's namespace, one user at a time.
+
+        pyroute2 forks a helper to open a socket in another namespace; forking while another
+        thread (the drill's path watcher) is inside pyroute2 can leave the helper stuck on a
+        lock that thread held, so this lab's netlink calls are serialised.
+        """
+        with self._netlink, IPRoute(netns=self.namespace(node)) as ipr:
+            yield ipr
 
     def set_link(self, node: str, iface: str, up: bool) -> None:
         with self.ipr(node) as ipr:
