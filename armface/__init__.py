@@ -7,7 +7,6 @@ connection_verify, a per-lab bearer token), so the Azure target runs unchanged o
 from armface.backend import (
     Backend,
     Call,
-    InMemoryBackend,
     Reply,
     ResourceBackend,
     ResourceNames,
@@ -15,6 +14,7 @@ from armface.backend import (
     error_reply,
 )
 from armface.credential import LabFaceCredential, is_loopback_endpoint
+from armface.memory import InMemoryBackend
 from armface.server import FaceInfo, RequestLog, Server, discover, serve
 
 __all__ = [

@@ -8,18 +8,20 @@ import sys
 import threading
 from pathlib import Path
 
-from erdrill.errors import ErdrillError
+from core.errors import ErdrillError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m armface", description=__doc__)
     parser.add_argument("--run-dir", type=Path, help="the lab's run folder (default: current lab)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
-    parser.add_argument("--in-memory", action="store_true",
-                        help="serve the in-memory backend instead of the lab")
+    parser.add_argument(
+        "--in-memory", action="store_true", help="serve the in-memory backend instead of the lab"
+    )
     args = parser.parse_args(argv)
     try:
-        from armface.backend import Backend, InMemoryBackend
+        from armface.backend import Backend
+        from armface.memory import InMemoryBackend
         from armface.server import serve
 
         backend: Backend

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
 
-from erdrill.errors import TargetError
+from core.errors import TargetError
 
 __all__ = ["LabFaceCredential", "is_loopback_endpoint"]
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from armface.backend import ResourceBackend, ResourceNames
-from erdrill.paths import PathKind
-from erdrill.routes import RouteTable
+from core.paths import PathKind
+from core.routes import RouteTable
 
 __all__ = ["BirdRoute", "LabBackend", "LabLike", "parse_bird_protocol", "parse_bird_routes"]
 
@@ -77,8 +77,14 @@ def parse_bird_routes(output: str) -> list[BirdRoute]:
                 continue
             flush()
             prefix = m["prefix"] or prefix
-            cur = {"prefix": prefix, "protocol": m["proto"], "next_hop": "", "as_path": [],
-                   "best": " * " in f"{m['rest']} ", "bgp": False}
+            cur = {
+                "prefix": prefix,
+                "protocol": m["proto"],
+                "next_hop": "",
+                "as_path": [],
+                "best": " * " in f"{m['rest']} ",
+                "bgp": False,
+            }
             continue
         if cur is None:
             continue
@@ -118,16 +124,21 @@ class LabBackend(ResourceBackend):
         super().__init__(names)
         self.lab = lab
         self.simulating: str | None = None
-        self._gateway_nodes = {self.names.er_gateway: "er-gateway",
-                               self.names.vpn_gateway: "vpn-gateway"}
+        self._gateway_nodes = {
+            self.names.er_gateway: "er-gateway",
+            self.names.vpn_gateway: "vpn-gateway",
+        }
 
     def _vnet(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.lab.topology.azure.vnet)
 
     def learned_routes(self, gateway: str) -> list[dict[str, Any]]:
         node = self._gateway_nodes[gateway]
-        local = self.lab.topology.azure.er_gateway if node == "er-gateway" \
+        local = (
+            self.lab.topology.azure.er_gateway
+            if node == "er-gateway"
             else self.lab.topology.azure.vpn_gateway
+        )
         vnet = self._vnet()
         out = []
         for r in parse_bird_routes(self.lab.birdc(node, "show route all")):
@@ -140,18 +151,27 @@ class LabBackend(ResourceBackend):
             ibgp = r.protocol in IBGP.get(node, set())
             origin = "Network" if inside else ("IBgp" if ibgp else "EBgp")
             path = "-".join(r.as_path)
-            out.append({
-                "localAddress": local, "network": r.prefix, "nextHop": r.next_hop,
-                "sourcePeer": r.next_hop or local, "origin": origin, "asPath": path,
-                "weight": 32769 if "12076" in r.as_path else 32768,
-            })
+            out.append(
+                {
+                    "localAddress": local,
+                    "network": r.prefix,
+                    "nextHop": r.next_hop,
+                    "sourcePeer": r.next_hop or local,
+                    "origin": origin,
+                    "asPath": path,
+                    "weight": 32769 if "12076" in r.as_path else 32768,
+                }
+            )
         return out
 
     def bgp_peers(self, gateway: str) -> list[dict[str, Any]]:
         node = self._gateway_nodes[gateway]
         sessions = self.lab.bgp_sessions()
-        local = self.lab.topology.azure.er_gateway if node == "er-gateway" \
+        local = (
+            self.lab.topology.azure.er_gateway
+            if node == "er-gateway"
             else self.lab.topology.azure.vpn_gateway
+        )
         peers = []
         for key, state in sorted(sessions.items()):
             owner, _, proto = key.partition("/")
@@ -159,21 +179,28 @@ class LabBackend(ResourceBackend):
                 continue
             info = parse_bird_protocol(self.lab.birdc(node, f"show protocols all {proto}"))
             arm = _ARM_STATE.get(state, "Connecting")
-            peers.append({
-                "localAddress": local,
-                "neighbor": info.get("neighbor", proto),
-                "asn": int(info.get("asn", "0") or 0),
-                "state": arm,
-                "connectedDuration": "",
-                "routesReceived": int(info.get("routes", "0")) if arm == "Connected" else 0,
-            })
+            peers.append(
+                {
+                    "localAddress": local,
+                    "neighbor": info.get("neighbor", proto),
+                    "asn": int(info.get("asn", "0") or 0),
+                    "state": arm,
+                    "connectedDuration": "",
+                    "routesReceived": int(info.get("routes", "0")) if arm == "Connected" else 0,
+                }
+            )
         return peers
 
     def effective_routes(self) -> list[dict[str, Any]]:
         topo = self.lab.topology
         routes: list[dict[str, Any]] = [
-            {"source": "Default", "state": "Active", "addressPrefix": [str(self._vnet())],
-             "nextHopIpAddress": [], "nextHopType": "VnetLocal"},
+            {
+                "source": "Default",
+                "state": "Active",
+                "addressPrefix": [str(self._vnet())],
+                "nextHopIpAddress": [],
+                "nextHopType": "VnetLocal",
+            },
         ]
         vnet_table = next((t for t in self.lab.route_tables() if t.owner == "vnet"), None)
         if vnet_table is None:
@@ -181,15 +208,25 @@ class LabBackend(ResourceBackend):
         er_learned = self.learned_routes(self.names.er_gateway)
         for e in vnet_table.entries:
             if e.path is PathKind.EXPRESSROUTE:
-                hops = sorted({lr["nextHop"] for lr in er_learned
-                               if lr["network"] == e.prefix and "12076" in lr["asPath"]})
+                hops = sorted(
+                    {
+                        lr["nextHop"]
+                        for lr in er_learned
+                        if lr["network"] == e.prefix and "12076" in lr["asPath"]
+                    }
+                )
                 hops = hops or [topo.azure.er_gateway]
             else:
                 hops = [e.next_hop]
-            routes.append({"source": "VirtualNetworkGateway",
-                           "state": "Active" if e.active else "Invalid",
-                           "addressPrefix": [e.prefix], "nextHopIpAddress": hops,
-                           "nextHopType": "VirtualNetworkGateway"})
+            routes.append(
+                {
+                    "source": "VirtualNetworkGateway",
+                    "state": "Active" if e.active else "Invalid",
+                    "addressPrefix": [e.prefix],
+                    "nextHopIpAddress": hops,
+                    "nextHopType": "VirtualNetworkGateway",
+                }
+            )
         return routes
 
     def connection_status(self) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from armface.backend import LRO_OPERATIONS, WRITE_OPERATIONS, Backend, Call, Reply, error_reply
 from armface.certs import make_certificates
-from erdrill.errors import TargetError
+from core.errors import TargetError
 
 __all__ = ["FaceInfo", "LoggedRequest", "RequestLog", "Server", "discover", "serve"]
 

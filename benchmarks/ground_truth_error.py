@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from erdrill.drill import summarize_ground_truth
-from erdrill.paths import ON_VPN
+from core.paths import ON_VPN
+from drill.ground_truth import summarize_ground_truth
 from lab.lab import Lab
 from lab.topology import load_topology
 from probes.measure import measure_transition

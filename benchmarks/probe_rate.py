@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from probes.netns import Testbed
 from probes.prober import Prober
 from probes.samples import Outcome
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 
 TOTAL_RATES = (1000, 2000, 5000, 8000)
 SECONDS = 3.0

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import click
 
+from core.errors import ErdrillError
+from core.exitcodes import ExitCode
 from erdrill import __version__
-from erdrill.errors import ErdrillError
-from erdrill.exitcodes import ExitCode
 
 
 @click.group()
@@ -31,7 +31,7 @@ def cli(allow_disruption: bool) -> None:
 
 def repair_first(allow_disruption: bool = False) -> None:
     """Undo faults of drills that died (SIGKILL, power loss) before the command runs."""
-    from erdrill.settings import DrillOptions
+    from core.settings import DrillOptions
     from targets.factory import repair_open_faults
 
     for line in repair_open_faults(DrillOptions(allow_disruption=allow_disruption)):
@@ -43,7 +43,7 @@ def _register() -> None:
     from erdrill.cli_lab import lab
 
     cli.add_command(lab)
-    for module, name in (("probes.cli", "probe"), ("reports.cli", "report")):
+    for module, name in (("erdrill.cli_probe", "probe"), ("erdrill.cli_report", "report")):
         try:
             mod = __import__(module, fromlist=[name])
         except ModuleNotFoundError:

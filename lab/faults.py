@@ -6,11 +6,13 @@ and `undo`; nothing else touches the network to cause or repair an outage.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from lab.lab import Lab
+from core.errors import ConfigError
+
+__all__ = ["FAULTS", "FaultKind", "LabOps", "fault_kind"]
 
 BLACKHOLE_NFT = """table bridge erdrill_fault {
     chain forward {
@@ -33,8 +35,17 @@ VPN_BLOCK_NFT = """table inet erdrill_fault {
 """
 
 
+class LabOps(Protocol):
+    """The few things a fault does to the lab: links, nftables, BIRD and swanctl."""
+
+    def set_link(self, node: str, iface: str, up: bool) -> None: ...
+    def nft(self, node: str, script: str, missing_ok: bool = False) -> None: ...
+    def birdc(self, node: str, command: str) -> str: ...
+    def swanctl(self, node: str, *args: str) -> subprocess.CompletedProcess[str]: ...
+
+
 class FaultAction(Protocol):
-    def __call__(self, lab: Lab) -> None: ...
+    def __call__(self, lab: LabOps) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,36 +60,36 @@ class FaultKind:
 
 
 def _links(node: str, *ifaces: str, up: bool) -> FaultAction:
-    def act(lab: Lab) -> None:
+    def act(lab: LabOps) -> None:
         for iface in ifaces:
             lab.set_link(node, iface, up=up)
 
     return act
 
 
-def _blackhole(lab: Lab) -> None:
+def _blackhole(lab: LabOps) -> None:
     lab.nft("provider", BLACKHOLE_NFT)
 
 
-def _unblackhole(lab: Lab) -> None:
+def _unblackhole(lab: LabOps) -> None:
     lab.nft("provider", "delete table bridge erdrill_fault\n", missing_ok=True)
 
 
-def _disable_peering(lab: Lab) -> None:
+def _disable_peering(lab: LabOps) -> None:
     lab.birdc("msee", "disable ce")
 
 
-def _enable_peering(lab: Lab) -> None:
+def _enable_peering(lab: LabOps) -> None:
     lab.birdc("msee", "enable ce")
 
 
-def _vpn_down(lab: Lab) -> None:
+def _vpn_down(lab: LabOps) -> None:
     lab.nft("vpn-gateway", VPN_BLOCK_NFT)
     lab.swanctl("vpn-gateway", "--terminate", "--ike", "s2s", "--force", "--timeout", "1")
     lab.swanctl("onprem-edge", "--terminate", "--ike", "s2s", "--force", "--timeout", "1")
 
 
-def _vpn_up(lab: Lab) -> None:
+def _vpn_up(lab: LabOps) -> None:
     lab.nft("vpn-gateway", "delete table inet erdrill_fault\n", missing_ok=True)
     lab.swanctl("onprem-edge", "--initiate", "--child", "s2s", "--timeout", "5")
 
@@ -123,8 +134,6 @@ FAULTS: dict[str, FaultKind] = {
 
 def fault_kind(name: str) -> FaultKind:
     """Look up a fault kind; an unknown name lists the valid ones."""
-    from erdrill.errors import ConfigError
-
     if name not in FAULTS:
         raise ConfigError(
             "lab", "fault", f"unknown fault kind {name!r}", f"use one of {', '.join(FAULTS)}"

@@ -20,9 +20,9 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, wait_fixed
 
-from erdrill.errors import LabError
-from erdrill.paths import PathKind, PathPair
-from erdrill.routes import RouteEntry, RouteTable
+from core.errors import LabError
+from core.paths import PathKind, PathPair
+from core.routes import RouteEntry, RouteTable
 from lab import bird, events, swan
 from lab.faults import FAULTS, fault_kind
 from lab.topology import NODES, ROUTERS, Topology, load_topology, preflight
@@ -681,7 +681,7 @@ def _sysctls(ns: str, router: bool) -> None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from erdrill.record import write_atomic
+    from core.record import write_atomic
 
     write_atomic(path, json.dumps(data, indent=2) + "\n")
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from erdrill.errors import ConfigError, EnvironmentProblem
+from core.errors import ConfigError, EnvironmentProblem
 
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "default.yaml"
 
@@ -239,6 +239,13 @@ class Topology(_Strict):
         if self.bfd.multiplier is not None:
             base["bfd_multiplier"] = self.bfd.multiplier
         return EffectiveTimers(bfd=self.bfd.enabled, **base)
+
+    def vpn_only_prefixes(self) -> list[str]:
+        """Prefixes a side advertises over the VPN but not over ExpressRoute (they win there)."""
+        found = []
+        for adv in (self.onprem.advertise, self.azure.advertise):
+            found += [p for p in adv.vpn if p not in adv.expressroute]
+        return sorted(found)
 
     @property
     def onprem_prefix(self) -> str:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from erdrill.errors import EnvironmentProblem, ProbeRefused
+from core.errors import EnvironmentProblem, ProbeRefused
 
 __all__ = [
     "DEFAULT_LAB_NETWORKS",
@@ -21,8 +21,6 @@ __all__ = [
     "check_targets_allowed",
     "die_with_parent",
     "enter_namespace",
-    "lab_namespace",
-    "lab_networks",
     "leave_stop_signals_to_parent",
     "run_in_namespace",
     "source_address",
@@ -109,20 +107,6 @@ def check_targets_allowed(
                 f"probe target {address} is outside the lab (allowed: {shown}); "
                 "probe only lab addresses, or probe without --lab-node"
             )
-
-
-def lab_namespace(node: str) -> str:
-    """The network namespace of lab node `node` in the current lab ($ERDRILL_LAB_PREFIX)."""
-    from lab.lab import Lab
-
-    return Lab.current().namespace(node)
-
-
-def lab_networks() -> list[str]:
-    """The networks a probe from inside the current lab may target."""
-    from lab.lab import Lab
-
-    return [str(n) for n in Lab.current().topology.networks]
 
 
 class Testbed:

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from erdrill.paths import PathKind
+from core.paths import PathKind
 from probes.netns import run_in_namespace, source_address
 from probes.samples import Outcome, Sample
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 
 __all__ = [
     "HopSignature",

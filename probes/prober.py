@@ -24,7 +24,8 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
-from erdrill.errors import EnvironmentProblem
+from core import defaults
+from core.errors import EnvironmentProblem
 from probes.capture import Flow, FlowRecord, build_samples, capture_main
 from probes.netns import (
     check_targets_allowed,
@@ -33,7 +34,7 @@ from probes.netns import (
     source_address,
 )
 from probes.samples import Outcome, Protocol, Sample
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 
 __all__ = [
     "DEFAULT_LATE_MS",
@@ -45,8 +46,8 @@ __all__ = [
     "raw_sockets_allowed",
 ]
 
-DEFAULT_RATE = 200.0  # probes per second, per target and protocol
-DEFAULT_LATE_MS = 500.0  # below the ~1 s SYN-ACK retransmission that would hide loss
+DEFAULT_RATE = float(defaults.PROBE_RATE)  # probes per second, per target and protocol
+DEFAULT_LATE_MS = defaults.LATE_MS
 _SPIN_S = 0.0005  # sleep until this long before a slot, then spin
 _MAX_BEHIND_S = 0.05  # further behind than this (a stalled VM): skip ahead, don't burst
 _CTX = mp.get_context("fork")

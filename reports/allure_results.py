@@ -30,8 +30,7 @@ from typing import Any, Final
 
 import allure
 
-import erdrill
-from erdrill.record import DrillRecord, write_atomic
+from core.record import DrillRecord, write_atomic
 from probes.samples import Sample
 from reports.evidence import RouteSnapshots, routes_json, routes_text, samples_csv
 from reports.redact import redact, redact_data
@@ -277,7 +276,7 @@ def environment_properties(
     env = os.environ if environ is None else environ
     props = {
         "target": target,
-        "erdrill": erdrill.__version__,
+        "erdrill": importlib.metadata.version("erdrill"),
         "bird": _bird_version(),
         "strongswan": _strongswan_version(),
         "azure-mgmt-network": _dist_version("azure-mgmt-network"),

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from erdrill.errors import EnvironmentProblem, ErdrillError
-from erdrill.record import write_atomic
+from core.errors import EnvironmentProblem, ErdrillError
+from core.record import write_atomic
 from reports.allure_results import write_categories
 from reports.redact import redact
 

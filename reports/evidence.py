@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from erdrill.paths import PathKind
-from erdrill.record import write_atomic
-from erdrill.routes import RouteEntry, RouteTable
+from core.paths import PathKind
+from core.record import write_atomic
+from core.routes import RouteEntry, RouteTable
 from probes.samples import Sample
 from reports.redact import redact, redact_data
 

@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from erdrill.errors import ErdrillError
-from erdrill.record import DrillRecord
+from core.errors import ErdrillError
+from core.record import DrillRecord
 from reports.redact import redact, redact_data
 
 __all__ = ["DEFAULT_HISTORY", "HistoryError", "append", "read", "read_lines"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from erdrill.record import DrillRecord
+from core.record import DrillRecord
 from reports import allure_results as ar
 from reports import evidence, history
 from reports.redact import register_secret

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from erdrill.record import DrillRecord, TransitionFigures
+from core.record import DrillRecord, TransitionFigures
 
 __all__ = [
     "FIGURES",

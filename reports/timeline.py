@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from erdrill.paths import PathKind
+from core.paths import PathKind
 from probes.samples import Outcome, Sample
 
 __all__ = ["EVENT_STYLES", "PATH_COLOURS", "plot_timeline"]

@@ -9,6 +9,7 @@ scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
+echo "== import layers"; lint-imports --no-cache
 echo "== tests/"; pytest tests/ -p no:cacheprovider --ignore=tests/after_drill "$@"
 echo "== features/ (the drill against the lab)"; pytest features/ -p no:cacheprovider
 echo "== erdrill report"; erdrill report

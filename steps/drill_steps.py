@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from erdrill.drill import Drill, NoFailover, steady_state_problems
-from erdrill.paths import ON_EXPRESSROUTE, ON_VPN, PathPair
-from erdrill.settings import DrillOptions
+from core.paths import ON_EXPRESSROUTE, ON_VPN, PathPair
+from core.settings import DrillOptions
+from drill.engine import Drill
+
+__all__ = ["PATHS"]
 
 PATHS = {"the VPN": ON_VPN, "ExpressRoute": ON_EXPRESSROUTE}
+UNITS_MS = {"seconds": 1000.0, "milliseconds": 1.0}
+
+
+def path_named(words: str) -> PathPair:
+    return PATHS[words]
+
+
+def milliseconds(words: str) -> float:
+    value, unit = words.split()
+    return float(value) * UNITS_MS[unit]
 
 
 @given("the drill target is ready")
@@ -18,13 +30,12 @@ def target_ready(drill: Drill) -> None:
 
 @then("BGP is established on the ExpressRoute and VPN paths")
 def bgp_established(drill: Drill) -> None:
-    down = {k: v for k, v in drill.target.health().bgp.items() if v != "established"}
-    assert not down, f"BGP sessions not established: {down}"
+    drill.check_sessions()
 
 
 @then("the IPsec tunnel is up")
 def tunnel_up(drill: Drill) -> None:
-    assert drill.target.health().tunnel == "up", "the IPsec tunnel is down"
+    drill.check_tunnel()
 
 
 @then("traffic flows over ExpressRoute in both directions")
@@ -34,11 +45,7 @@ def on_expressroute(drill: Drill) -> None:
 
 @then("the same prefixes are known over ExpressRoute and the VPN on both sides")
 def same_prefixes(drill: Drill) -> None:
-    health = drill.target.health()
-    problems = [
-        p for p in steady_state_problems(health, drill.target.learned_prefixes()) if "prefixes" in p
-    ]
-    assert not problems, "; ".join(problems)
+    drill.check_same_prefixes()
 
 
 @given("probes run from on-premises to the workload")
@@ -71,21 +78,19 @@ def reaches_over_vpn(drill: Drill, seconds: float) -> None:
     drill.await_paths(ON_VPN, seconds, "failover")
 
 
-@then(parsers.parse("traffic uses {path} in both directions within {seconds:g} seconds"))
-def uses_path(drill: Drill, path: str, seconds: float) -> None:
-    expected: PathPair = PATHS[path]
-    drill.await_paths(expected, seconds, "failover")
+@then(
+    parsers.parse(
+        "traffic uses {path:Path} in both directions within {seconds:g} seconds",
+        extra_types={"Path": path_named},
+    )
+)
+def uses_path(drill: Drill, path: PathPair, seconds: float) -> None:
+    drill.await_paths(path, seconds, "failover")
 
 
 @then(parsers.parse("the connection works over the VPN for {seconds:g} seconds"))
 def works_over_vpn(drill: Drill, seconds: float) -> None:
-    samples = drill.hold(seconds)
-    answered = [s for s in samples if s.answered]
-    if not answered:
-        raise NoFailover(f"did not fail over: no probe was answered over the VPN in {seconds:g} s")
-    assert drill.watcher is not None and drill.watcher.current == ON_VPN, (
-        f"did not fail over: traffic left the VPN while on it ({drill.watcher and drill.watcher.current})"
-    )
+    drill.check_holds(ON_VPN, seconds)
 
 
 @then(
@@ -97,20 +102,13 @@ def returns_to_er(drill: Drill, seconds: float) -> None:
 
 
 @then(
-    parsers.re(
-        r"the (?P<transition>failover|failback) outage is at most "
-        r"(?P<value>[\d.]+) (?P<unit>seconds|milliseconds)"
+    parsers.parse(
+        "the {transition} outage is at most {limit:Duration}",
+        extra_types={"Duration": milliseconds},
     )
 )
-def outage_within(
-    drill: Drill, options: DrillOptions, transition: str, value: str, unit: str
-) -> None:
-    limit_ms = float(value) * (1000.0 if unit == "seconds" else 1.0)
-    limit_ms = options.limit_ms(transition, limit_ms)
-    if transition == "failover":
-        drill.measure_now()
-    drill.check_limit(transition, "outage_ms", limit_ms)
-    drill.check_limit(transition, "loss_derived_ms", limit_ms)
+def outage_within(drill: Drill, options: DrillOptions, transition: str, limit: float) -> None:
+    drill.check_outage(transition, options.limit_ms(transition, limit))
 
 
 @then("the measured failover agrees with the lab's event log")

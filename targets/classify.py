@@ -23,9 +23,9 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erdrill.config import ClassificationConfig
-from erdrill.paths import PathKind
-from erdrill.routes import RouteEntry, RouteTable
+from core.config import ClassificationConfig
+from core.paths import PathKind
+from core.routes import RouteEntry, RouteTable
 
 __all__ = [
     "MICROSOFT_ASN",

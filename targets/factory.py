@@ -5,29 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from erdrill import journal
-from erdrill.errors import ConfigError
-from erdrill.settings import DrillOptions
+from core import journal
+from core.errors import ConfigError
+from core.settings import DrillOptions
 from lab.lab import Lab
 from lab.topology import load_topology
 from targets.lab import LabTarget
+from targets.target import Target
 
 
-class ManagedLabTarget(LabTarget):
-    """The lab target of a drill session: torn down with the session unless kept."""
-
-    def teardown(self) -> None:
-        self.lab.down()
-
-
-def make_target(options: DrillOptions, drill_config: Path | None, topology: Path | None) -> Any:
+def make_target(
+    options: DrillOptions, drill_config: Path | None, topology: Path | None
+) -> Target:
     """The lab (default) or Azure target, not yet checked."""
     if options.target == "lab":
         # Up means BGP, the tunnel and traffic; which path wins is the steady-state check's
         # verdict, so a misconfigured topology still comes up and fails that check by name.
-        return ManagedLabTarget(Lab(load_topology(topology)), expect_expressroute=False)
+        return LabTarget(Lab(load_topology(topology)), expect_expressroute=False)
     if options.target == "azure":
-        from targets.azure_session import make_azure_target
+        from targets.azure import make_azure_target
 
         return make_azure_target(options, drill_config, topology)
     raise ConfigError(
@@ -49,7 +45,7 @@ def repair_open_faults(options: DrillOptions, state_dir: Path | None = None) -> 
     """Undo faults whose drill died (SIGKILL, power loss) before anything else runs."""
     undoers: dict[str, journal.Undoer] = {"lab": _undo_lab}
     try:
-        from targets.azure_session import undo_azure_entry
+        from targets.azure import undo_azure_entry
 
         undoers["azure"] = lambda e: undo_azure_entry(e, options.allow_disruption)
     except ImportError:

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from erdrill.paths import PathPair
-from erdrill.routes import RouteTable
-from lab.faults import FAULTS
+from core.faults import Fault
+from core.paths import PathPair
+from core.routes import RouteTable
+from lab.faults import FAULTS, FaultKind, fault_kind
 from lab.lab import Lab
-from targets.base import Health, ProbeTarget
+from lab.signatures import REPLY_TTLS
+from lab.topology import DEFAULT_TOPOLOGY, load_topology
+from probes.target import ProbeTarget
+from targets.target import Health
 
-# Reply TTLs the on-prem host sees from the workload (64 at the workload): four routers
-# back over ExpressRoute (vnet, er-gateway, msee, onprem-edge), three over the VPN.
-TTL_SIGNATURES = {"expressroute": 60, "vpn": 61}
+__all__ = ["LabFault", "LabTarget"]
+
+
+@dataclass(frozen=True)
+class LabFault:
+    """A lab fault kind bound to one lab: inject, undo, and how to undo it from elsewhere."""
+
+    kind: FaultKind
+    lab: Lab
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    @property
+    def moves_to_vpn(self) -> bool:
+        return self.kind.moves_to_vpn
+
+    def inject(self) -> None:
+        self.lab.inject(self.kind.name)
+
+    def undo(self) -> None:
+        self.lab.undo(self.kind.name)
+
+    def journal_entry(self) -> dict[str, str]:
+        return {
+            "target": "lab",
+            "prefix": self.lab.topology.prefix,
+            "run_root": str(self.lab.run_dir.parent),
+            "fault": self.kind.name,
+        }
 
 
 class LabTarget:
@@ -25,6 +58,12 @@ class LabTarget:
     def __init__(self, lab: Lab, expect_expressroute: bool = True) -> None:
         self.lab = lab
         self.expect_expressroute = expect_expressroute
+
+    @classmethod
+    def shipped(cls, name: str, prefix: str, expect_expressroute: bool = True) -> LabTarget:
+        """A lab built from one of the shipped topologies (lab/topologies/<name>.yaml)."""
+        topology = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
+        return cls(Lab(topology.model_copy(update={"prefix": prefix})), expect_expressroute)
 
     def describe(self) -> dict[str, str]:
         return {
@@ -50,32 +89,20 @@ class LabTarget:
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
         return self.lab.learned_prefixes()
 
-    def fault_kinds(self) -> list[str]:
+    def teardown(self) -> None:
+        self.lab.down()
+
+    def fault_names(self) -> list[str]:
         return list(FAULTS)
 
-    def moves_to_vpn(self, kind: str) -> bool:
-        return FAULTS[kind].moves_to_vpn
-
-    def inject(self, kind: str) -> None:
-        self.lab.inject(kind)
-
-    def undo(self, kind: str) -> None:
-        self.lab.undo(kind)
-
-    def undo_description(self, kind: str) -> dict[str, str]:
-        """What the fault journal needs to undo this fault from another process."""
-        return {
-            "target": "lab",
-            "prefix": self.lab.topology.prefix,
-            "run_root": str(self.lab.run_dir.parent),
-            "fault": kind,
-        }
+    def fault(self, name: str) -> Fault:
+        return LabFault(fault_kind(name), self.lab)
 
     def probe_targets(self) -> list[ProbeTarget]:
         t = self.lab.topology
         return [
             ProbeTarget(
-                t.workload_address, t.azure.workload_tcp_port, "workload", dict(TTL_SIGNATURES)
+                t.workload_address, t.azure.workload_tcp_port, "workload", dict(REPLY_TTLS)
             )
         ]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from erdrill import journal
+from core import journal
 from lab.lab import Lab
 from lab.topology import load_topology
 
@@ -78,6 +78,8 @@ class Workspace:
             "ERDRILL_LAB_PREFIX": self.prefix,
         }
         env.pop("ERDRILL_PAUSE_AT_PHASE", None)
+        # tests/pausehook.py, loaded with -p pausehook, reads ERDRILL_PAUSE_AT_PHASE
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "tests"), env.get("PYTHONPATH")]))
         if pause_at:
             env["ERDRILL_PAUSE_AT_PHASE"] = pause_at
         return env
@@ -92,6 +94,8 @@ class Workspace:
             str(REPO / "features"),
             "-p",
             "no:cacheprovider",
+            "-p",
+            "pausehook",
             "-k",
             select,
             "--lab-topology",

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from erdrill import journal
-from erdrill.drill import Drill, DrillSettings, NoFailover
-from erdrill.paths import ON_EXPRESSROUTE, ON_VPN
+from core import journal
+from core.outcomes import Category, NoFailover, Outcome, Verdict
+from core.paths import ON_EXPRESSROUTE, ON_VPN
+from core.settings import DrillSettings
+from drill.engine import Drill
 from lab.lab import Lab
 from targets.lab import LabTarget
 
@@ -33,6 +35,6 @@ def test_no_failover_restores_expressroute_at_the_abort_limit(
     assert any(
         f.startswith("abort guard: restored ExpressRoute at once") for f in d.record.findings
     )
-    d.close("failed", "no failover", "no-failover")
+    d.close(Outcome(Verdict.FAILED, Category.NO_FAILOVER, "no failover"))
     assert d.record.phase == "done" and d.record.verdict == "failed"
     assert healthy_lab.paths() == ON_EXPRESSROUTE

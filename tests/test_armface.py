@@ -12,7 +12,7 @@ import requests
 
 from armface import InMemoryBackend, LabFaceCredential, Server, serve
 from armface.swagger import SPECS, Swagger
-from erdrill.errors import TargetError
+from core.errors import TargetError
 
 pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason="swagger reference data missing")
 

@@ -144,7 +144,7 @@ def _entry(**undo: str) -> dict[str, Any]:
 
 
 def test_repair_without_allow_disruption_names_what_is_left() -> None:
-    from erdrill.journal import OpenFault
+    from core.journal import OpenFault
     from targets.azure_session import undo_azure_entry
 
     with pytest.raises(OpenFault) as caught:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
-from erdrill.config import parse_drill_config
-from erdrill.errors import ErdrillError, TargetError
-from erdrill.paths import PathKind
+from core.config import parse_drill_config
+from core.errors import ErdrillError, TargetError
+from core.paths import PathKind
 from targets.azure import AzureTarget, DisruptionRefused
 
 CONFIG = """

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from erdrill.config import DrillConfig, load_drill_config, parse_drill_config
-from erdrill.errors import ConfigError
+from core.config import DrillConfig, load_drill_config, parse_drill_config
+from core.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

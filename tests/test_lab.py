@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from labkit import make_topology
 
-from erdrill.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
+from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
 from lab.faults import FAULTS
 from lab.lab import Lab, _pids_in
 

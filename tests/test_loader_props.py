@@ -14,8 +14,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erdrill.config import DrillConfig, load_drill_config
-from erdrill.errors import ConfigError
+from core.config import DrillConfig, load_drill_config
+from core.errors import ConfigError
 from lab.topology import Topology, load_topology
 
 WORK = Path(tempfile.mkdtemp(prefix="erdrill-loader-props-"))

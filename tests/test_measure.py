@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from erdrill.record import TransitionFigures
+from core.record import TransitionFigures
 from probes.measure import Convergence, measure_transition, summarize
 from probes.samples import Outcome, Protocol, Sample
 

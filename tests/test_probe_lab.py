@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from erdrill.drill import summarize_ground_truth
-from erdrill.paths import ON_VPN, PathKind
+from core.paths import ON_VPN, PathKind
+from drill.ground_truth import summarize_ground_truth
 from lab.lab import Lab
 from probes.measure import measure_transition, summarize
 from probes.pathid import return_path_of

@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.errors import ProbeRefused
+from core.paths import PathKind
 from erdrill.cli import main
-from erdrill.errors import ProbeRefused
-from erdrill.paths import PathKind
 from probes.capture import Flow, FlowRecord, Matcher, build_samples
 from probes.netns import DEFAULT_LAB_NETWORKS, Testbed, check_targets_allowed
 from probes.pathid import (
@@ -30,7 +30,7 @@ from probes.pathid import (
 )
 from probes.prober import Prober, count_reordered
 from probes.samples import Outcome, Protocol, Sample
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="builds network namespaces")
@@ -166,7 +166,7 @@ def test_unprivileged_fallback_warns_once_and_marks_samples_imprecise(testbed: T
     script = f"""
 import json, time, warnings
 from probes.prober import Prober
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 targets = [ProbeTarget({testbed.SERVER!r}, tcp_port={testbed.open_port}),
            ProbeTarget({testbed.FAR!r}, tcp_port={testbed.closed_port})]
 with warnings.catch_warnings(record=True) as caught:

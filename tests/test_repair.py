@@ -28,9 +28,9 @@ from drillrun import (
     wait_paused,
 )
 
-from erdrill import journal
-from erdrill.exitcodes import ExitCode
-from erdrill.paths import ON_EXPRESSROUTE, ON_VPN
+from core import journal
+from core.exitcodes import ExitCode
+from core.paths import ON_EXPRESSROUTE, ON_VPN
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 from reportkit import decode_embedded, rendered_text, result_id_of
 
+from erdrill.cli_report import report
 from reports import allure_results as ar
 from reports.build import BuiltReport, build_report
-from reports.cli import report
 
 REPO = Path(__file__).resolve().parent.parent
 PSK = "Drill-PSK-0a1b2c3d4e5f-zz"

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from erdrill.paths import PathKind
-from erdrill.record import DrillRecord, TransitionFigures
-from erdrill.routes import RouteEntry, RouteTable
+from core.paths import PathKind
+from core.record import DrillRecord, TransitionFigures
+from core.routes import RouteEntry, RouteTable
 from probes.samples import Outcome, Protocol, Sample
 from reports import allure_results as ar
 from reports import build, evidence, history, summary
@@ -194,7 +194,7 @@ EXAMPLES = [
     ("failed", "AssertionError: no failover within 30 s", ar.CATEGORY_NO_FAILOVER),
     (
         "broken",
-        "erdrill.errors.LabError: bird did not start in ns onprem-edge",
+        "core.errors.LabError: bird did not start in ns onprem-edge",
         ar.CATEGORY_HARNESS_ERROR,
     ),
     ("failed", "AssertionError: routes are asymmetric", ar.CATEGORY_HARNESS_ERROR),

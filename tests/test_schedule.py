@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from erdrill.exitcodes import ExitCode, run_exit_code
+from core.exitcodes import ExitCode
+from core.outcomes import run_exit_code
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "schedule"

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from erdrill.errors import ConfigError, EnvironmentProblem
+from core.errors import ConfigError, EnvironmentProblem
 from lab import topology
 from lab.topology import load_topology, parse_topology, preflight
 

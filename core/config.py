@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from erdrill.errors import ConfigError
+from core import defaults
+from core.errors import ConfigError
 
 __all__ = [
     "LAB_FACE",
@@ -57,12 +58,12 @@ def _positive(v: float) -> float:
 class DrillSection(_Section):
     """Limits and rates of the drill itself."""
 
-    probe_rate: int = Field(default=200, ge=1, le=10000)  # probes/s per target and protocol
-    failover_limit_s: float = 15.0
-    failback_limit_s: float = 60.0
-    abort_limit_s: float = 180.0
-    sustain_s: float = 10.0
-    late_ms: float = 500.0
+    probe_rate: int = Field(default=defaults.PROBE_RATE, ge=1, le=10000)  # per target, protocol
+    failover_limit_s: float = defaults.FAILOVER_LIMIT_S
+    failback_limit_s: float = defaults.FAILBACK_LIMIT_S
+    abort_limit_s: float = defaults.ABORT_LIMIT_S
+    sustain_s: float = defaults.AZURE_SUSTAIN_S
+    late_ms: float = defaults.LATE_MS
 
     @field_validator(
         "failover_limit_s",

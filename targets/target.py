@@ -1,23 +1,16 @@
-"""What a drill scenario needs from an environment, whatever it is (lab or Azure)."""
+"""The one interface every drill target (the lab, Azure) implements."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from erdrill.paths import PathPair
-from erdrill.routes import RouteTable
+from core.faults import Fault
+from core.paths import PathPair
+from core.routes import RouteTable
+from probes.target import ProbeTarget
 
-
-@dataclass(frozen=True, slots=True)
-class ProbeTarget:
-    """An address to probe, with the TCP port to SYN, and path signatures to classify by."""
-
-    address: str
-    tcp_port: int = 443
-    name: str = ""
-    # reply TTL seen over each path, e.g. {"expressroute": 60, "vpn": 61}
-    ttl_signatures: dict[str, int] = field(default_factory=dict)
+__all__ = ["Health", "Target"]
 
 
 @dataclass(slots=True)
@@ -42,6 +35,8 @@ class Target(Protocol):
     """An environment a drill runs against."""
 
     name: str
+    default_fault: str
+    path_poll_interval_s: float
 
     def describe(self) -> dict[str, str]:
         """Labels for the record and the report (topology or circuit name, versions)."""
@@ -51,19 +46,29 @@ class Target(Protocol):
         """Bring the environment up if needed and wait until it is healthy."""
         ...
 
+    def teardown(self) -> None:
+        """Release what `ensure_ready` built (the lab's namespaces, the Azure face)."""
+        ...
+
     def health(self) -> Health: ...
+
+    def paths(self) -> PathPair:
+        """The path in use in each direction now."""
+        ...
 
     def route_tables(self) -> list[RouteTable]:
         """Classified route tables of both sides, for evidence."""
         ...
 
-    def fault_kinds(self) -> list[str]: ...
-
-    def inject(self, kind: str) -> None:
-        """Cause the fault; it must be undone with `undo`."""
+    def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
+        """side -> path -> the prefixes that side learns over that path."""
         ...
 
-    def undo(self, kind: str) -> None: ...
+    def fault_names(self) -> list[str]: ...
+
+    def fault(self, name: str) -> Fault:
+        """The fault called `name`, bound to this target; an unknown name lists the choices."""
+        ...
 
     def probe_targets(self) -> list[ProbeTarget]: ...
 
@@ -71,6 +76,14 @@ class Target(Protocol):
         """The network namespace to probe from, or None for this host."""
         ...
 
+    def allowed_networks(self) -> list[str] | None:
+        """The only networks probes may go to (the lab's), or None for no restriction."""
+        ...
+
     def ground_truth(self, since: float) -> list[dict[str, Any]]:
         """Events (faults, route changes) recorded by the environment since a wall time."""
+        ...
+
+    def secrets(self) -> list[str]:
+        """Secrets that must never reach a log or report."""
         ...

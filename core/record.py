@@ -6,14 +6,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.outcomes import Category, Phase, Verdict
+
 SCHEMA = "erdrill.drill/1"
-
-Verdict = Literal["passed", "failed", "aborted"]
-
 
 class TransitionFigures(BaseModel):
     """Convergence figures for one transition (failover or failback)."""
@@ -48,9 +47,9 @@ class DrillRecord(BaseModel):
     scenario: str = ""
     started_at: str
     finished_at: str | None = None
-    verdict: Verdict = "aborted"
-    phase: str = "setup"  # the last phase the drill entered
-    failure_category: str | None = None  # limit-exceeded / no-failover / harness-error
+    verdict: Verdict = Verdict.ABORTED
+    phase: Phase = Phase.SETUP  # the last phase the drill entered
+    failure_category: Category | None = None  # why it did not pass
     message: str = ""
     operator: str = ""
     host: str = ""

@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
-from erdrill.errors import ConfigError
-from erdrill.paths import PathKind
-from probes.netns import check_targets_allowed, lab_namespace, lab_networks
+from core.errors import ConfigError
+from core.paths import PathKind
+from lab.lab import Lab
+from lab.signatures import FORWARD_HOPS, REPLY_TTLS
+from probes.netns import check_targets_allowed
 from probes.pathid import HopSignature, classify_forward_path, return_path_of, traceroute
 from probes.prober import DEFAULT_LATE_MS, DEFAULT_RATE, Prober
 from probes.samples import Outcome, Sample
-from targets.base import ProbeTarget
+from probes.target import ProbeTarget
 
 __all__ = [
     "LAB_HOP_SIGNATURES",
@@ -28,13 +30,8 @@ __all__ = [
     "wait_with_progress",
 ]
 
-# Measured in the reference lab (lab-facts.md): reply TTL 60 over ER, 61 over the VPN;
-# 5 forward hops over ER, 4 over the VPN.
-LAB_TTL_SIGNATURES = {PathKind.EXPRESSROUTE.value: 60, PathKind.VPN.value: 61}
-LAB_HOP_SIGNATURES = {
-    PathKind.EXPRESSROUTE.value: HopSignature(hops=5),
-    PathKind.VPN.value: HopSignature(hops=4),
-}
+LAB_TTL_SIGNATURES = dict(REPLY_TTLS)
+LAB_HOP_SIGNATURES = {path: HopSignature(hops=n) for path, n in FORWARD_HOPS.items()}
 
 
 def _signature(values: tuple[str, ...]) -> dict[str, int]:
@@ -187,11 +184,11 @@ def probe(
     trace: bool,
 ) -> None:
     """Probe TARGET... with ICMP echo and TCP SYN at a fixed rate and report the loss."""
-    namespace = lab_namespace(lab_node) if lab_node else None
+    namespace = Lab.current().namespace(lab_node) if lab_node else None
     signatures = _signature(ttl_signature) or (LAB_TTL_SIGNATURES if lab_node else {})
     hop_signatures = LAB_HOP_SIGNATURES if lab_node else {}
     if lab_node:
-        check_targets_allowed(targets, lab_networks())
+        check_targets_allowed(targets, [str(n) for n in Lab.current().topology.networks])
     probe_targets = [ProbeTarget(a, tcp_port=tcp_port, ttl_signatures=signatures) for a in targets]
     prober = Prober(probe_targets, rate=rate, namespace=namespace, late_ms=late_ms)
     forward = {"start": _forward_paths(targets, namespace, hop_signatures)} if trace else {}

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from erdrill.errors import ErdrillError
-from erdrill.exitcodes import ExitCode
-from erdrill.record import write_atomic
+from core.errors import ErdrillError
+from core.exitcodes import ExitCode
+from core.record import write_atomic
 
 STATE_DIR = Path(os.environ.get("ERDRILL_STATE_DIR", "/var/lib/erdrill/state"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from erdrill.paths import PathKind
+from core.paths import PathKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,25 @@
-"""Drill options resolved from the command line and the drill config."""
+"""Drill settings and options resolved from the command line and the drill config."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from erdrill.config import DrillConfig
-from erdrill.drill import DrillSettings
+from core import defaults
+from core.config import DrillConfig
 
-LAB_SUSTAIN_S = 2.0  # the lab converges in seconds; Azure's default sustain is the config's
+__all__ = ["DrillOptions", "DrillSettings"]
+
+
+@dataclass
+class DrillSettings:
+    """How one drill probes and how long it waits."""
+
+    rate: int = defaults.PROBE_RATE  # probes/s per target and protocol
+    late_ms: float = defaults.LATE_MS
+    sustain_s: float = defaults.LAB_SUSTAIN_S  # replies must last this long to count as recovered
+    abort_limit_s: float = defaults.ABORT_LIMIT_S  # restore at once after this long on the fault
+    restore_timeout_s: float = defaults.RESTORE_TIMEOUT_S
+    limits_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,7 +48,7 @@ class DrillOptions:
             for t in ("failover", "failback")
             if f"{t}_limit_s" in explicit
         }
-        sustain = d.sustain_s if "sustain_s" in explicit or kind != "lab" else LAB_SUSTAIN_S
+        sustain = d.sustain_s if "sustain_s" in explicit or kind != "lab" else defaults.LAB_SUSTAIN_S
         settings = DrillSettings(
             rate=d.probe_rate,
             late_ms=d.late_ms,

@@ -1,0 +1,23 @@
+"""Defaults every layer agrees on: defined here once, imported wherever they are needed."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ABORT_LIMIT_S",
+    "AZURE_SUSTAIN_S",
+    "FAILBACK_LIMIT_S",
+    "FAILOVER_LIMIT_S",
+    "LAB_SUSTAIN_S",
+    "LATE_MS",
+    "PROBE_RATE",
+    "RESTORE_TIMEOUT_S",
+]
+
+PROBE_RATE = 200  # probes/s per target and protocol
+LATE_MS = 500.0  # below the ~1 s SYN-ACK retransmission that would hide loss
+ABORT_LIMIT_S = 180.0  # never leave a fault in place longer than this
+RESTORE_TIMEOUT_S = 60.0  # ExpressRoute must carry traffic again this long after the undo
+FAILOVER_LIMIT_S = 15.0
+FAILBACK_LIMIT_S = 60.0
+LAB_SUSTAIN_S = 2.0  # the lab converges in seconds
+AZURE_SUSTAIN_S = 10.0  # Azure's control plane is read every few seconds

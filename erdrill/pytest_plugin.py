@@ -1,0 +1,257 @@
+"""The pytest plugin of the drill: options, the session's target, a drill per scenario.
+
+Fixtures and hooks only; the work is in `erdrill.session.DrillSession` and the drill
+engine. Loaded by the root conftest.py for `pytest features/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.config import load_drill_config
+from core.errors import ConfigError, ErdrillError
+from core.outcomes import Outcome, outcome_of
+from core.settings import DrillOptions
+from drill.engine import Drill
+from erdrill import hookspecs
+from erdrill.session import DrillSession, install_interrupt_handlers, session_exit_code
+from lab.topology import load_topology
+from reports import session as report_session
+from targets.target import Target
+
+__all__ = ["SESSION"]
+
+RESULTS_DIR = Path("reports/allure-results")
+SESSION = pytest.StashKey[DrillSession]()
+OPTIONS = pytest.StashKey[DrillOptions]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("erdrill", "erdrill drill")
+    g.addoption("--target", choices=["lab", "azure"], default=None,
+                help="drill target (default: the config's, else the lab)")  # fmt: skip
+    g.addoption("--lab-topology", type=Path, default=None, help="lab topology file (YAML)")
+    g.addoption("--drill-config", type=Path, default=None,
+                help="drill config (TOML): limits, probe targets and rate, the Azure resources")  # fmt: skip
+    g.addoption("--keep-lab", action="store_true", help="leave the lab up after the run")
+    g.addoption("--allow-disruption", action="store_true",
+                help="allow disruptive scenarios against Azure (never needed for the lab)")  # fmt: skip
+    g.addoption("--drills-dir", type=Path, default=Path("reports/drills"),
+                help="where drill records are written")  # fmt: skip
+
+
+def _is_drill_run(config: pytest.Config) -> bool:
+    return any("features" in str(a) for a in config.args)
+
+
+def _live(config: pytest.Config) -> contextlib.AbstractContextManager[Any]:
+    """Write past pytest's output capture (the drill's live lines are for the operator)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    return capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+
+
+def _say(config: pytest.Config, line: str) -> None:
+    with _live(config):
+        print(f"\n{line}", flush=True)
+
+
+def resolve_options(config: pytest.Config) -> DrillOptions:
+    """The drill options from the command line and the drill config; bad input: ConfigError."""
+    cfg = load_drill_config(config.getoption("drill_config"))
+    options = DrillOptions.from_config(
+        cfg, config.getoption("target"), config.getoption("allow_disruption")
+    )
+    if options.target == "azure" and cfg.azure is None:
+        raise ConfigError("--target", "azure", "the drill config has no [azure] section",
+                          "give --drill-config with an [azure] section (see examples/azure.toml)")  # fmt: skip
+    if options.target == "lab" or config.getoption("lab_topology") is not None:
+        load_topology(config.getoption("lab_topology"))
+    return options
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _is_drill_run(config):
+        return
+    # Bad input is one line and exit 4, before any scenario is collected or run.
+    try:
+        config.stash[OPTIONS] = resolve_options(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"erdrill: {exc}") from None
+    # Show Gherkin steps as they run; write Allure results unless told otherwise.
+    config.option.verbose = max(config.option.verbose, 1)
+    if hasattr(config.option, "gherkin_terminal_reporter"):
+        config.option.gherkin_terminal_reporter = True
+    if "s" not in config.option.reportchars:  # a refused scenario says why in the summary
+        config.option.reportchars += "s"
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(RESULTS_DIR)
+        config.option.clean_alluredir = True  # one run per report; trends from the history
+    config.stash[SESSION] = DrillSession(
+        config.stash[OPTIONS],
+        drill_config=config.getoption("drill_config"),
+        topology=config.getoption("lab_topology"),
+        keep=config.getoption("keep_lab"),
+        drills_dir=config.getoption("drills_dir"),
+        say=lambda line: _say(config, line),
+    )
+    # SIGINT, SIGTERM and SIGHUP end the drill alike: every fault is undone on the way out.
+    install_interrupt_handlers(config.stash[SESSION].interrupted_by)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the scenarios tagged for this target; refuse disruptive ones without consent.
+
+    A scenario tagged @lab or @azure runs only against that target. Against Azure (the lab
+    face included) a @disruptive scenario is skipped, before anything is sent, unless
+    --allow-disruption is given and the fault method needs it.
+    """
+    if SESSION not in config.stash:
+        return
+    options = config.stash[OPTIONS]
+    keep = [i for i in items if not _targets_of(i) or options.target in _targets_of(i)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    refusal = _refusal(config, options)
+    for item in items:
+        if refusal and item.get_closest_marker("disruptive"):
+            item.add_marker(pytest.mark.skip(reason=refusal))
+
+
+def _refusal(config: pytest.Config, options: DrillOptions) -> str | None:
+    if options.target != "azure" or options.allow_disruption:
+        return None
+    from targets.azure import DISRUPTIVE
+
+    azure = load_drill_config(config.getoption("drill_config")).azure
+    if azure is None or azure.fault_method not in DISRUPTIVE:
+        return None
+    return (
+        f"erdrill: refused: {azure.fault_method} disrupts circuit {azure.circuit}; "
+        "nothing was sent (pass --allow-disruption to run it)"
+    )
+
+
+def _targets_of(item: pytest.Item) -> set[str]:
+    return {m.name for m in item.iter_markers()} & {"lab", "azure"}
+
+
+@pytest.fixture(scope="session")
+def options(pytestconfig: pytest.Config) -> DrillOptions:
+    return pytestconfig.stash[OPTIONS]
+
+
+@pytest.fixture(scope="session")
+def drill_session(pytestconfig: pytest.Config) -> Iterator[DrillSession]:
+    """The session's target, built once, torn down at the end (unless --keep-lab)."""
+    session = pytestconfig.stash[SESSION]
+    try:
+        session.open()
+    except ErdrillError as exc:
+        pytest.exit(f"erdrill: {exc}", returncode=session_exit_code(exc))
+    report_session.start(pytestconfig, session.target)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def target(drill_session: DrillSession) -> Target:
+    return drill_session.target
+
+
+def _progress_line(config: pytest.Config) -> Callable[[str], None] | None:
+    """An updating status line on the terminal, or None when the output is not a terminal."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not getattr(reporter, "isatty", False):
+        return None
+
+    def show(line: str) -> None:
+        with _live(config):
+            reporter.write("\r\x1b[2K" + (f"      .. {line}" if line else ""), flush=True)
+
+    return show
+
+
+@pytest.fixture
+def drill(request: pytest.FixtureRequest, drill_session: DrillSession, target: Target) -> Iterator[Drill]:
+    """One drill per scenario; closed by `pytest_bdd_after_scenario` with its verdict."""
+    if target is drill_session.target:
+        d = drill_session.new_drill(request.node.name)
+    else:  # a scenario's own target (a separate lab): its own lock
+        d = Drill(target, drill_session.options.settings, scenario=request.node.name,
+                  drills_dir=drill_session.drills_dir)  # fmt: skip
+    d.progress = _progress_line(request.config)
+    request.config.hook.pytest_erdrill_drill_created(drill=d)
+    request.node.erdrill_drill = d
+    yield d
+    if not d.closed:  # the scenario never reached after_scenario (e.g. interrupted in setup)
+        _close(request.node, d, drill_session.interrupted(d))
+
+
+def _close(node: pytest.Item, d: Drill, outcome: Outcome) -> None:
+    node.config.stash[SESSION].close_drill(
+        d, outcome, report=lambda: report_session.scenario_finished(node.config, node, d)
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    request.node.erdrill_steps = {"done": 0, "total": len(scenario.steps), "error": None}
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
+    """Show each Gherkin step as it starts, so a long wait is never a silent one."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and SESSION in request.config.stash:
+        with _live(request.config):
+            reporter.write_line(f"      {step.keyword} {step.name}")
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
+    request.node.erdrill_steps["done"] += 1
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
+    request.node.erdrill_steps["error"] = exception
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    d: Drill | None = getattr(request.node, "erdrill_drill", None)
+    if d is None or d.closed:
+        return
+    steps = request.node.erdrill_steps
+    error = steps["error"]
+    if error is None and steps["done"] < steps["total"]:  # cut short without an error: a signal
+        _close(request.node, d, request.config.stash[SESSION].interrupted(d))
+    else:
+        _close(request.node, d, outcome_of(error))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    """End a drill run with erdrill's exit code (core/outcomes.py, docs/scheduling.md).
+
+    Runs after every fixture teardown, so drills closed on the way out are counted.
+    """
+    result = yield
+    if SESSION in session.config.stash:
+        drills = session.config.stash[SESSION]
+        session.exitstatus = drills.exit_code(int(session.exitstatus))
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    report_session.terminal_summary(terminalreporter, config)

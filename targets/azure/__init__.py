@@ -1,0 +1,47 @@
+"""The Azure target: control-plane evidence and the ExpressRoute faults, through the Azure SDK.
+
+- arm: the ARM client, retried and bounded calls, the record of API steps
+- errors: SDK and HTTP failures as one-line TargetErrors
+- reads: the control-plane reads (routes, BGP peers, tunnel, peering) and the return path
+- faults: the fault methods (operator, disable-peering, site-failover-simulation, command)
+- target: `AzureTarget`, the drill's Target over all of the above
+- face: the lab's Azure face wired in (connections, sessions, journal repair)
+"""
+
+from targets.azure.arm import ApiStep, Arm, Connection
+from targets.azure.errors import DisruptionRefused
+from targets.azure.face import LabFace, arm_connection, make_azure_target, undo_azure_entry
+from targets.azure.faults import (
+    DISRUPTIVE,
+    FAULT_METHODS,
+    FAULTS,
+    AzureFault,
+    Command,
+    DisablePeering,
+    Operator,
+    SiteFailoverSimulation,
+)
+from targets.azure.reads import ControlPlane
+from targets.azure.target import AzureTarget, Face
+
+__all__ = [
+    "DISRUPTIVE",
+    "FAULTS",
+    "FAULT_METHODS",
+    "ApiStep",
+    "Arm",
+    "AzureFault",
+    "AzureTarget",
+    "Command",
+    "Connection",
+    "ControlPlane",
+    "DisablePeering",
+    "DisruptionRefused",
+    "Face",
+    "LabFace",
+    "Operator",
+    "SiteFailoverSimulation",
+    "arm_connection",
+    "make_azure_target",
+    "undo_azure_entry",
+]

@@ -1,0 +1,248 @@
+"""The Azure fault methods, one class each, as `core.faults.Fault`s.
+
+- operator: ask the provider to stop ExpressRoute; wait (bounded) for the ER gateway's
+  BGP peers to go down, and up again on undo. Nothing is written.
+- disable-peering: PUT the circuit's peering with state Disabled, then Enabled.
+- site-failover-simulation: start, then stop, the ER gateway's site failover test.
+- command: run the operator's own inject and undo commands.
+
+Every method stops ExpressRoute, so every one moves traffic to the VPN. The three that
+write (or run something) are `DISRUPTIVE`: the target refuses them without
+allow_disruption. A fault undoes only what its own inject began; journal repair, which
+never injected, undoes with `restore`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from core.errors import TargetError
+from targets.azure.arm import Arm, raw_json
+from targets.azure.errors import first_line
+from targets.azure.reads import ControlPlane, dig_str
+
+__all__ = [
+    "DISRUPTIVE",
+    "FAULTS",
+    "FAULT_METHODS",
+    "AzureFault",
+    "Command",
+    "DisablePeering",
+    "Operator",
+    "SiteFailoverSimulation",
+]
+
+
+@dataclass
+class AzureFault:
+    """One fault method bound to a circuit: `reads` and `arm` of its config, `where` to journal."""
+
+    name: ClassVar[str]
+    moves_to_vpn: ClassVar[bool] = True  # every Azure fault method stops ExpressRoute
+
+    reads: ControlPlane
+    where: Mapping[str, str] = field(default_factory=dict)
+    begun: bool = False
+
+    @property
+    def arm(self) -> Arm:
+        return self.reads.arm
+
+    def inject(self) -> None:
+        self.begun = True
+        self._inject()
+        self.arm.event(self.name, "fault")
+
+    def undo(self) -> None:
+        """Undo a fault whose injection was at least begun here; one never touched needs nothing."""
+        if not self.begun:
+            return
+        self.restore()
+        self.begun = False
+
+    def restore(self) -> None:
+        """Undo, whoever injected (journal repair)."""
+        self._undo()
+        self.arm.event(self.name, "restore")
+
+    def journal_entry(self) -> dict[str, str]:
+        return {"target": "azure", "fault": self.name, **self.where}
+
+    def _inject(self) -> None:
+        raise NotImplementedError
+
+    def _undo(self) -> None:
+        raise NotImplementedError
+
+
+class DisablePeering(AzureFault):
+    """Disable the circuit's peering (a PUT of the peering body with state Disabled)."""
+
+    name = "disable-peering"
+
+    def _inject(self) -> None:
+        self._set_peering("Disabled")
+
+    def _undo(self) -> None:
+        self._set_peering("Enabled")
+
+    def _set_peering(self, state: str) -> None:
+        arm, cfg = self.arm, self.reads.cfg
+        body = self.reads.peering_body()
+        current = dig_str(body, "properties", "state")
+        detail = (
+            f"PUT circuit {cfg.circuit} peering {cfg.peering} state {current} -> {state} "
+            "(express_route_circuit_peerings.begin_create_or_update)"
+        )
+        if current == state and not arm.plan:
+            arm.record("peering write", True, detail + ": already so, skipped", False)
+            return
+        new = {**body, "properties": {**body["properties"], "state": state}}
+        c = arm.client
+        result = arm.call(
+            "peering write",
+            detail,
+            lambda: arm.lro(
+                "peering write",
+                c.express_route_circuit_peerings.begin_create_or_update(
+                    cfg.resource_group, cfg.circuit, cfg.peering, new, cls=raw_json
+                ),
+            ),
+            write=True,
+        )
+        if result is not None:
+            seen = dig_str(result, "properties", "state")
+            if seen != state:
+                raise TargetError(f"azure: peering {cfg.peering} is {seen} after setting {state}")
+
+
+class SiteFailoverSimulation(AzureFault):
+    """Start the ER gateway's site failover simulation; stop it on undo."""
+
+    name = "site-failover-simulation"
+
+    def _inject(self) -> None:
+        arm, cfg = self.arm, self.reads.cfg
+        c, loc = arm.client, cfg.peering_location or ""
+        arm.call(
+            "site failover start",
+            f"POST {cfg.er_gateway}/startSiteFailoverTest peeringLocation={loc} "
+            "(begin_start_express_route_site_failover_simulation)",
+            lambda: arm.lro(
+                "site failover start",
+                c.virtual_network_gateways.begin_start_express_route_site_failover_simulation(
+                    cfg.resource_group, cfg.er_gateway, peering_location=loc, cls=raw_json
+                ),
+            ),
+            write=True,
+        )
+
+    def _undo(self) -> None:
+        arm, cfg = self.arm, self.reads.cfg
+        c = arm.client
+        params: dict[str, Any] = {
+            "peeringLocation": cfg.peering_location,
+            "wasSimulationSuccessful": True,
+            "details": [],
+        }
+        arm.call(
+            "site failover stop",
+            f"POST {cfg.er_gateway}/stopSiteFailoverTest peeringLocation={cfg.peering_location} "
+            "(begin_stop_express_route_site_failover_simulation)",
+            lambda: arm.lro(
+                "site failover stop",
+                c.virtual_network_gateways.begin_stop_express_route_site_failover_simulation(
+                    cfg.resource_group, cfg.er_gateway, params, cls=raw_json
+                ),
+            ),
+            write=True,
+        )
+
+
+class Command(AzureFault):
+    """Run the operator's `[azure.fault_commands]` inject command, and its undo command."""
+
+    name = "command"
+
+    def _inject(self) -> None:
+        self._run("inject")
+
+    def _undo(self) -> None:
+        self._run("undo")
+
+    def _run(self, which: str) -> None:
+        arm, cmds = self.arm, self.reads.cfg.fault_commands
+        assert cmds is not None  # the config guarantees it for method "command"
+        command = cmds.inject if which == "inject" else cmds.undo
+        if arm.plan:
+            arm.record(f"command {which}", True, command, performed=False)
+            return
+        arm.record(f"command {which}", True, command, performed=True)
+        try:
+            done = subprocess.run(
+                shlex.split(command),
+                capture_output=True,
+                text=True,
+                timeout=cmds.timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TargetError(f"azure: {which} command {command!r} failed: {exc}") from None
+        if done.returncode != 0:
+            tail = first_line(done.stderr or done.stdout)
+            raise TargetError(
+                f"azure: {which} command {command!r} exited {done.returncode}: {tail}"
+            )
+
+
+class Operator(AzureFault):
+    """Ask the provider to stop (then restore) ExpressRoute; wait for the ER BGP peers."""
+
+    name = "operator"
+
+    def _inject(self) -> None:
+        self._ask(
+            "ask the provider to stop ExpressRoute connectivity on circuit "
+            f"{self.reads.cfg.circuit} (private peering) for the test",
+            want_down=True,
+        )
+
+    def _undo(self) -> None:
+        self._ask(
+            f"ask the provider to re-establish ExpressRoute connectivity on {self.reads.cfg.circuit}",
+            want_down=False,
+        )
+
+    def _ask(self, request: str, *, want_down: bool) -> None:
+        arm, limit = self.arm, self.reads.cfg.operator_wait_s
+        arm.record("operator", False, request, performed=not arm.plan)
+        if arm.plan:
+            return
+        arm.out(
+            f"OPERATOR: {request}; waiting up to {limit:g} s for the ER gateway's BGP "
+            f"peers to go {'down' if want_down else 'up'}"
+        )
+        deadline = time.monotonic() + limit
+        while True:
+            if self.reads.er_down() == want_down:
+                return
+            if time.monotonic() >= deadline:
+                raise TargetError(
+                    f"azure: ExpressRoute still {'up' if want_down else 'down'} after "
+                    f"{limit:g} s of operator_wait_s; check with the provider"
+                )
+            arm.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+
+
+FAULTS: dict[str, type[AzureFault]] = {
+    f.name: f for f in (Operator, DisablePeering, SiteFailoverSimulation, Command)
+}
+FAULT_METHODS = tuple(
+    FAULTS
+)  # ("operator", "disable-peering", "site-failover-simulation", "command")
+DISRUPTIVE = frozenset({"disable-peering", "site-failover-simulation", "command"})
