@@ -10,6 +10,8 @@ from pathlib import Path
 
 from core.errors import ErdrillError
 
+__all__ = ["main"]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m armface", description=__doc__)

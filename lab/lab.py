@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
-import secrets
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,45 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from pyroute2 import IPRoute, netns
-from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, wait_fixed
 
 from core.errors import LabError
 from core.paths import PathKind, PathPair
 from core.routes import RouteEntry, RouteTable
 from lab import bird, events, swan
+from lab.build import build, start_daemons, wait_until
 from lab.faults import FAULTS, fault_kind
-from lab.topology import NODES, ROUTERS, Topology, load_topology, preflight
+from lab.topology import ROUTERS, Topology, load_topology, preflight
+from lab.wiring import path_signals, route_path
 
 RUN_ROOT = Path(os.environ.get("ERDRILL_LAB_ROOT", "/var/lib/erdrill/labs"))
-
-# (node, interface, node, interface): every veth pair of the lab.
-LINKS = (
-    ("onprem-host", "eth0", "onprem-edge", "lan"),
-    ("onprem-edge", "er0", "provider", "ce"),
-    ("provider", "msee", "msee", "ce"),
-    ("msee", "gw", "er-gateway", "msee"),
-    ("onprem-edge", "inet0", "vpn-gateway", "inet0"),
-    ("er-gateway", "gwsub", "vnet", "er"),
-    ("vpn-gateway", "gwsub", "vnet", "vpn"),
-    ("vnet", "wl", "workload", "eth0"),
-)
-BRIDGES = {"provider": ("br0", ("ce", "msee")), "vnet": ("gwsub", ("er", "vpn"))}
-
-
-def _wait(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    try:
-        for attempt in Retrying(
-            stop=stop_before_delay(timeout),
-            wait=wait_fixed(interval),
-            retry=retry_if_result(lambda ok: not ok),
-        ):
-            with attempt:
-                ok = check()
-            if not attempt.retry_state.outcome or not attempt.retry_state.outcome.failed:
-                attempt.retry_state.set_result(ok)
-    except RetryError:
-        raise LabError(f"timed out after {timeout:.0f} s waiting for {what}") from None
-
 
 class Lab:
     """One lab instance, named by its topology's prefix."""
@@ -151,8 +119,8 @@ class Lab:
         self.down()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._build()
-            self._start_daemons()
+            build(self)
+            start_daemons(self)
             self.wait_healthy(timeout=timeout, expect_expressroute=expect_expressroute)
         except BaseException:
             self._write_state(up=False)
@@ -206,198 +174,6 @@ class Lab:
                 return dict(json.loads(p.read_text()))
         return {"up": False, "faults": []}
 
-    def _build(self) -> None:
-        t = self.topology
-        if self.events_path.exists():
-            self.events_path.rename(self.run_dir / "events.previous.jsonl")
-        for node in NODES:
-            netns.create(self.namespace(node))
-            d = self.node_dir(node)
-            if d.exists():
-                shutil.rmtree(d)
-            d.mkdir(parents=True)
-        for a, ia, b, ib in LINKS:
-            with self.ipr(a) as ipr:
-                ipr.link(
-                    "add",
-                    ifname=ia,
-                    kind="veth",
-                    peer={"ifname": ib, "net_ns_fd": self.namespace(b)},
-                )
-        gw_len = ipaddress.IPv4Network(t.azure.gateway_subnet).prefixlen
-        addrs: dict[str, list[tuple[str, str]]] = {
-            "onprem-host": [("eth0", t.onprem.host)],
-            "onprem-edge": [
-                ("lan", t.onprem.lan),
-                ("er0", t.onprem.er_address),
-                ("inet0", t.onprem.vpn_outer),
-            ],
-            "msee": [("ce", t.msee.ce_address), ("gw", t.msee.gateway_link)],
-            "er-gateway": [
-                ("msee", t.azure.er_gateway_link),
-                ("gwsub", f"{t.azure.er_gateway}/{gw_len}"),
-            ],
-            "vpn-gateway": [
-                ("inet0", t.azure.vpn_outer),
-                ("gwsub", f"{t.azure.vpn_gateway}/{gw_len}"),
-            ],
-            "vnet": [
-                ("gwsub", f"{t.azure.vnet_router}/{gw_len}"),
-                ("wl", t.azure.workload_subnet_gateway),
-            ],
-            "workload": [("eth0", t.azure.workload)],
-            "provider": [],
-        }
-        gateways = {
-            "onprem-host": str(ipaddress.IPv4Interface(t.onprem.lan).ip),
-            "workload": str(ipaddress.IPv4Interface(t.azure.workload_subnet_gateway).ip),
-        }
-        for node, items in addrs.items():
-            _sysctls(self.namespace(node), router=node in ROUTERS)
-            with self.ipr(node) as ipr:
-                if node in BRIDGES:
-                    br, ports = BRIDGES[node]
-                    ipr.link("add", ifname=br, kind="bridge", br_stp_state=0, br_forward_delay=0)
-                    br_idx = ipr.link_lookup(ifname=br)[0]
-                    for port in ports:
-                        idx = ipr.link_lookup(ifname=port)[0]
-                        ipr.link("set", index=idx, master=br_idx, state="up")
-                    ipr.link("set", index=br_idx, state="up")
-                for link in ipr.get_links():
-                    ipr.link("set", index=link["index"], state="up")
-                for iface, cidr in items:
-                    ip = ipaddress.IPv4Interface(cidr)
-                    idx = ipr.link_lookup(ifname=iface)[0]
-                    ipr.addr("add", index=idx, address=str(ip.ip), prefixlen=ip.network.prefixlen)
-                if node in gateways:
-                    ipr.route("add", dst="0.0.0.0/0", gateway=gateways[node])
-
-    def _spawn(
-        self, node: str, name: str, argv: list[str], env: dict[str, str] | None = None
-    ) -> int:
-        d = self.node_dir(node)
-        with (d / f"{name}.out").open("ab") as out:
-            proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.namespace(node), *argv],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env={**os.environ, **(env or {})},
-            )
-        return proc.pid
-
-    def _start_daemons(self) -> None:
-        t = self.topology
-        psk = os.environ.get("ERDRILL_LAB_PSK") or secrets.token_urlsafe(24)
-        for node in ("onprem-edge", "vpn-gateway"):
-            d = self.node_dir(node)
-            (d / "strongswan.conf").write_text(swan.strongswan_conf(d))
-            conf = d / "swanctl.conf"
-            conf.touch(mode=0o600)
-            conf.write_text(swan.swanctl_conf(node, t, psk))
-            self._spawn(
-                node,
-                "charon",
-                [
-                    "unshare",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon",
-                ],
-                env={"STRONGSWAN_CONF": str(d / "strongswan.conf")},
-            )
-        for node in ROUTERS:
-            d = self.node_dir(node)
-            (d / "bird.conf").write_text(bird.render(node, t, d))
-            self._spawn(
-                node,
-                "bird",
-                [
-                    "bird",
-                    "-f",
-                    "-c",
-                    str(d / "bird.conf"),
-                    "-s",
-                    str(d / "bird.ctl"),
-                    "-P",
-                    str(d / "bird.pid"),
-                ],
-            )
-        self._spawn(
-            "workload",
-            "service",
-            [sys.executable, "-m", "lab.service", str(t.azure.workload_tcp_port)],
-        )
-        a = t.azure
-        self._spawn(
-            "onprem-edge",
-            "watch",
-            [
-                sys.executable,
-                "-m",
-                "lab.watch",
-                "onprem-edge",
-                str(self.events_path),
-                "--oif",
-                "er0=expressroute",
-                "--oif",
-                f"{swan.TUN_DEVICE}=vpn",
-            ],
-        )
-        self._spawn(
-            "vnet",
-            "watch",
-            [
-                sys.executable,
-                "-m",
-                "lab.watch",
-                "vnet",
-                str(self.events_path),
-                "--gw",
-                f"{a.er_gateway}=expressroute",
-                "--gw",
-                f"{a.vpn_gateway}=vpn",
-            ],
-        )
-        for node, local, peer in (
-            ("onprem-edge", t.onprem.vpn_bgp, a.vpn_bgp),
-            ("vpn-gateway", a.vpn_bgp, t.onprem.vpn_bgp),
-        ):
-            self._setup_tunnel(node, local, peer)
-        for node in ("vpn-gateway", "onprem-edge"):
-            out = self.swanctl(
-                node, "--load-all", "--file", str(self.node_dir(node) / "swanctl.conf")
-            )
-            if out.returncode != 0:
-                raise LabError(
-                    f"swanctl --load-all failed in {node}: {out.stderr.strip() or out.stdout.strip()}"
-                )
-
-    def _setup_tunnel(self, node: str, local: str, peer: str) -> None:
-        """Address the libipsec TUN device and drop the catch-all rule charon adds."""
-        d = self.node_dir(node)
-        _wait(lambda: (d / "charon.vici").exists(), 10, f"charon's control socket in {node}", 0.02)
-        with self.ipr(node) as ipr:
-
-            def tun() -> bool:
-                return bool(ipr.link_lookup(ifname=swan.TUN_DEVICE))
-
-            _wait(tun, 10, f"the {swan.TUN_DEVICE} device in {node}", 0.02)
-            idx = ipr.link_lookup(ifname=swan.TUN_DEVICE)[0]
-            ipr.addr("add", index=idx, local=local, address=peer, prefixlen=32)
-            ipr.link("set", index=idx, state="up")
-            for rule in ipr.get_rules(family=2):
-                if (
-                    rule.get("FRA_TABLE") == swan.LIBIPSEC_TABLE
-                    or rule.get("table") == swan.LIBIPSEC_TABLE
-                ):
-                    ipr.rule("del", table=swan.LIBIPSEC_TABLE, priority=rule.get("FRA_PRIORITY"))
-            ipr.flush_routes(table=swan.LIBIPSEC_TABLE)
-
     # ---- health ----------------------------------------------------------------------
 
     def bgp_sessions(self) -> dict[str, str]:
@@ -419,18 +195,11 @@ class Lab:
     def paths(self) -> PathPair:
         """Path in use each way, from the kernel FIBs of the on-prem edge and the VNet router."""
         t = self.topology
-        with self.ipr("onprem-edge") as ipr:
-            fwd = _route_path(
-                ipr,
-                t.workload_address,
-                oif={"er0": PathKind.EXPRESSROUTE, swan.TUN_DEVICE: PathKind.VPN},
-            )
-        with self.ipr("vnet") as ipr:
-            ret = _route_path(
-                ipr,
-                t.host_address,
-                gw={t.azure.er_gateway: PathKind.EXPRESSROUTE, t.azure.vpn_gateway: PathKind.VPN},
-            )
+        edge, vnet = path_signals(t)
+        with self.ipr(edge.node) as ipr:
+            fwd = route_path(ipr, t.workload_address, edge)
+        with self.ipr(vnet.node) as ipr:
+            ret = route_path(ipr, t.host_address, vnet)
         return PathPair(fwd, ret)
 
     def reachable(self) -> bool:
@@ -467,7 +236,7 @@ class Lab:
             return not last and self.reachable()
 
         try:
-            _wait(ok, timeout, "the lab's steady state", 0.1)
+            wait_until(ok, timeout, "the lab's steady state", 0.1)
         except LabError:
             raise LabError(
                 f"lab not healthy after {timeout:.0f} s: {'; '.join(last) or 'no traffic flows'}"
@@ -483,7 +252,7 @@ class Lab:
             return seen == expected
 
         try:
-            _wait(ok, timeout, f"paths {expected}", 0.02)
+            wait_until(ok, timeout, f"paths {expected}", 0.02)
         except LabError:
             raise LabError(
                 f"paths still {seen} after {timeout:.0f} s, expected {expected}"
@@ -572,22 +341,9 @@ class Lab:
 
     def route_tables(self) -> list[RouteTable]:
         """The kernel FIBs of the on-prem edge and the VNet router, each entry classified."""
-        t = self.topology
         tables = []
-        for node, side, oif, gw in (
-            (
-                "onprem-edge",
-                "onprem",
-                {"er0": PathKind.EXPRESSROUTE, swan.TUN_DEVICE: PathKind.VPN},
-                {},
-            ),
-            (
-                "vnet",
-                "azure",
-                {},
-                {t.azure.er_gateway: PathKind.EXPRESSROUTE, t.azure.vpn_gateway: PathKind.VPN},
-            ),
-        ):
+        for signals in path_signals(self.topology):
+            node = signals.node
             with self.ipr(node) as ipr:
                 names = {link["index"]: link.get("IFLA_IFNAME") for link in ipr.get_links()}
                 entries = []
@@ -596,18 +352,16 @@ class Lab:
                         continue
                     nh = r.get("RTA_GATEWAY") or ""
                     dev = names.get(r.get("RTA_OIF") or -1, "")
-                    path = gw.get(nh) or oif.get(dev) or PathKind.UNKNOWN
                     entries.append(
                         RouteEntry(
                             prefix=f"{r.get('RTA_DST')}/{r['dst_len']}",
                             next_hop=nh or dev,
-                            path=path,
+                            path=signals.of(nh, dev),
                             source="bgp",
                         )
                     )
-            tables.append(
-                RouteTable(node, side, time.time(), sorted(entries, key=lambda e: e.prefix))
-            )
+            entries.sort(key=lambda e: e.prefix)
+            tables.append(RouteTable(node, signals.side, time.time(), entries))
         return tables
 
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
@@ -628,25 +382,6 @@ class Lab:
         return events.read(self.events_path, since)
 
 
-def _route_path(
-    ipr: IPRoute,
-    dst: str,
-    oif: dict[str, PathKind] | None = None,
-    gw: dict[str, PathKind] | None = None,
-) -> PathKind:
-    try:
-        route = ipr.route("get", dst=dst)[0]
-    except Exception:
-        return PathKind.NONE
-    nh = route.get("RTA_GATEWAY")
-    if gw and nh in gw:
-        return gw[nh]
-    if oif:
-        link = ipr.get_links(route.get("RTA_OIF"))[0]
-        return oif.get(link.get("IFLA_IFNAME"), PathKind.UNKNOWN)
-    return PathKind.UNKNOWN
-
-
 def _pids_in(ns: str) -> list[int]:
     """Processes whose network namespace is `ns` (what `ip netns pids` does)."""
     try:
@@ -662,22 +397,6 @@ def _pids_in(ns: str) -> list[int]:
             if os.stat(f"/proc/{entry.name}/ns/net").st_ino == target:
                 pids.append(int(entry.name))
     return pids
-
-
-def _sysctls(ns: str, router: bool) -> None:
-    values = {
-        "net/ipv4/ip_forward": "1" if router else "0",
-        "net/ipv4/conf/all/rp_filter": "0",
-        "net/ipv4/conf/default/rp_filter": "0",
-        "net/ipv6/conf/all/disable_ipv6": "1",
-        "net/ipv6/conf/default/disable_ipv6": "1",
-    }
-    netns.pushns(ns)
-    try:
-        for key, value in values.items():
-            Path("/proc/sys", key).write_text(value)
-    finally:
-        netns.popns()
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -1,16 +1,8 @@
-"""Allure results for a drill: attachments, labels, failure categories, environment, executor.
+"""Allure results for a drill: attachments, labels, environment, executor.
 
 Attach helpers act on the current Allure test or step through the `allure` module; outside
 an Allure session they do nothing, so the library works without pytest. Every text written
-here passes through `reports.redact`.
-
-Failure messages follow two conventions so the report sorts failures by cause:
-
-* ``limit exceeded: <what> <measured> > limit <limit>`` (build with `limit_exceeded`)
-* ``did not fail over: <what happened>`` (build with `no_failover`)
-
-Raise them as `AssertionError` (or `LimitExceeded` / `NoFailover`, its subclasses); anything
-else that breaks a drill lands in "Harness or environment error".
+here passes through `reports.redact`. Failure categories live in `reports.categories`.
 """
 
 from __future__ import annotations
@@ -26,12 +18,27 @@ import socket
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import allure
 
 from core.record import DrillRecord, write_atomic
 from probes.samples import Sample
+from reports.categories import (
+    CATEGORIES,
+    CATEGORY_HARNESS_ERROR,
+    CATEGORY_LIMIT_EXCEEDED,
+    CATEGORY_NO_FAILOVER,
+    LIMIT_EXCEEDED_PREFIX,
+    NO_FAILOVER_PREFIX,
+    LimitExceeded,
+    NoFailover,
+    classify,
+    failure_category,
+    limit_exceeded,
+    no_failover,
+    write_categories,
+)
 from reports.evidence import RouteSnapshots, routes_json, routes_text, samples_csv
 from reports.redact import redact, redact_data
 from reports.timeline import plot_timeline
@@ -66,87 +73,6 @@ __all__ = [
     "write_executor",
     "write_results_metadata",
 ]
-
-# --- failure message conventions and categories -------------------------------------------
-
-LIMIT_EXCEEDED_PREFIX: Final = "limit exceeded:"
-NO_FAILOVER_PREFIX: Final = "did not fail over:"
-
-CATEGORY_LIMIT_EXCEEDED: Final = "Limit exceeded"
-CATEGORY_NO_FAILOVER: Final = "Network did not fail over"
-CATEGORY_HARNESS_ERROR: Final = "Harness or environment error"
-
-# Regexes are written for Java (Allure 2, full match), JavaScript (Allure 3, search) and
-# Python alike: no inline flags, `[\s\S]*` instead of DOTALL.
-CATEGORIES: Final[list[dict[str, Any]]] = [
-    {
-        "name": CATEGORY_LIMIT_EXCEEDED,
-        "description": "The network failed over, but a figure (outage, loss) broke its limit.",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*[Ll]imit exceeded[\s\S]*",
-    },
-    {
-        "name": CATEGORY_NO_FAILOVER,
-        "description": "Traffic never reached the backup path (or never came back).",
-        "matchedStatuses": ["failed", "broken"],
-        "messageRegex": r"[\s\S]*([Dd]id not fail over|[Nn]o failover)[\s\S]*",
-    },
-    {
-        "name": CATEGORY_HARNESS_ERROR,
-        "description": "The harness, the lab or the environment broke; the network was not judged.",
-        "matchedStatuses": ["broken", "failed"],
-    },
-]
-
-_SLUGS: Final = {
-    CATEGORY_LIMIT_EXCEEDED: "limit-exceeded",
-    CATEGORY_NO_FAILOVER: "no-failover",
-    CATEGORY_HARNESS_ERROR: "harness-error",
-}
-
-
-class LimitExceeded(AssertionError):
-    """A convergence figure broke its limit; the message starts with ``limit exceeded:``."""
-
-
-class NoFailover(AssertionError):
-    """Traffic did not move to the backup path; the message starts with ``did not fail over:``."""
-
-
-def limit_exceeded(
-    what: str, measured: float, limit: float, unit: str = "ms", detail: str = ""
-) -> str:
-    """``limit exceeded: failover outage 2350 ms > limit 1000 ms[; detail]``."""
-    tail = f"; {detail}" if detail else ""
-    return f"{LIMIT_EXCEEDED_PREFIX} {what} {measured:g} {unit} > limit {limit:g} {unit}{tail}"
-
-
-def no_failover(detail: str) -> str:
-    """``did not fail over: <detail>``, e.g. which flow stayed on which path."""
-    return f"{NO_FAILOVER_PREFIX} {detail}"
-
-
-def classify(message: str | None, status: str = "failed") -> str | None:
-    """The category name Allure will give a result, or None (passed, skipped, unmatched)."""
-    for cat in CATEGORIES:
-        if status not in cat["matchedStatuses"]:
-            continue
-        regex = cat.get("messageRegex")
-        if regex is None or re.fullmatch(regex, message or ""):
-            return str(cat["name"])
-    return None
-
-
-def failure_category(message: str | None, status: str = "failed") -> str | None:
-    """The `DrillRecord.failure_category` slug: limit-exceeded, no-failover or harness-error."""
-    name = classify(message, status)
-    return None if name is None else _SLUGS[name]
-
-
-def write_categories(results_dir: Path) -> Path:
-    """Write categories.json into the Allure results folder."""
-    return _write(results_dir / "categories.json", json.dumps(CATEGORIES, indent=2) + "\n")
-
 
 # --- attachments and dynamic metadata ------------------------------------------------------
 

@@ -145,7 +145,7 @@ def _entry(**undo: str) -> dict[str, Any]:
 
 def test_repair_without_allow_disruption_names_what_is_left() -> None:
     from core.journal import OpenFault
-    from targets.azure_session import undo_azure_entry
+    from targets.azure import undo_azure_entry
 
     with pytest.raises(OpenFault) as caught:
         undo_azure_entry(_entry(), allow_disruption=False)
@@ -157,7 +157,7 @@ def test_repair_without_allow_disruption_names_what_is_left() -> None:
 
 
 def test_repair_of_a_lab_face_fault_on_a_lab_that_is_down_is_nothing(tmp_path: Path) -> None:
-    from targets.azure_session import undo_azure_entry
+    from targets.azure import undo_azure_entry
 
     entry = _entry(arm_endpoint="lab", prefix=PREFIX, run_root=str(tmp_path))
     undo_azure_entry(entry, allow_disruption=False)  # no namespaces: nothing left to undo

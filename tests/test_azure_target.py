@@ -13,7 +13,7 @@ from armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply
 from core.config import parse_drill_config
 from core.errors import ErdrillError, TargetError
 from core.paths import PathKind
-from targets.azure import AzureTarget, DisruptionRefused
+from targets.azure import AzureTarget, DisruptionRefused, arm_connection
 
 CONFIG = """
 [target]
@@ -56,10 +56,11 @@ def face(backend: ScriptedBackend, tmp_path: Path) -> Iterator[Server]:
 
 
 def target(face: Server, tmp_path: Path, method: str = "disable-peering", timeout: float = 20,
-           **kwargs: Any) -> AzureTarget:
-    cfg = parse_drill_config(CONFIG.format(method=method, timeout=timeout))
+           credential: Any = None, config: str = CONFIG, **kwargs: Any) -> AzureTarget:
+    cfg = parse_drill_config(config.format(method=method, timeout=timeout))
+    assert cfg.azure is not None
     kwargs.setdefault("out", lambda line: None)
-    return AzureTarget.from_config(cfg, lab_run_dir=tmp_path, **kwargs)
+    return AzureTarget(cfg, arm_connection(cfg.azure, tmp_path, credential), **kwargs)
 
 
 def one_line(exc: BaseException) -> str:
@@ -70,43 +71,72 @@ def one_line(exc: BaseException) -> str:
 
 def test_health_and_routes_on_expressroute(face: Server, tmp_path: Path) -> None:
     t = target(face, tmp_path)
-    h = t.health()
+    h = t.reads.health()  # Azure's own view: no traceroute for the forward path
     assert h.paths.return_ is PathKind.EXPRESSROUTE
     assert h.paths.forward is PathKind.UNKNOWN  # not visible from Azure
     assert h.tunnel == "up" and set(h.bgp.values()) == {"established"}
     tables = {tb.owner: tb for tb in t.route_tables()}
     assert tables["nic:workload-nic"].path_to("10.1.0.0/16") is PathKind.EXPRESSROUTE
-    t.ensure_ready()
+    t.reads.check_ready()
+    assert t.reads.return_path() is PathKind.EXPRESSROUTE
+    assert t.learned_prefixes()["azure"]["expressroute"] == ["10.1.0.0/16"]
 
 
 def test_disable_peering_fails_over_and_back(
     face: Server, backend: ScriptedBackend, tmp_path: Path
 ) -> None:
     t = target(face, tmp_path, allow_disruption=True)
-    t.inject("disable-peering")
+    fault = t.fault("disable-peering")
+    assert fault.moves_to_vpn
+    fault.inject()
     inner = backend.inner
     assert isinstance(inner, InMemoryBackend) and inner.events == ["peering Disabled"]
-    assert t.health().paths.return_ is PathKind.VPN
-    t.undo("disable-peering")
+    assert t.reads.return_path() is PathKind.VPN
+    fault.undo()
     assert inner.events == ["peering Disabled", "peering Enabled"]
-    assert t.health().paths.return_ is PathKind.EXPRESSROUTE
-    assert [e["event"] for e in t.ground_truth(0)] == ["fault", "restore"]
+    assert t.reads.return_path() is PathKind.EXPRESSROUTE
+    assert [e["event"] for e in t.fault_events(0)] == ["fault", "restore"]
+    fault.undo()  # undone already: nothing more is sent
+    assert inner.events == ["peering Disabled", "peering Enabled"]
+
+
+def test_journal_entry_names_what_repair_needs(face: Server, tmp_path: Path) -> None:
+    entry = target(face, tmp_path, allow_disruption=True).fault("disable-peering").journal_entry()
+    assert entry == {
+        "target": "azure",
+        "fault": "disable-peering",
+        "config": "",
+        "subscription_id": "00000000-0000-4000-8000-00000000e7d1",
+        "resource_group": "erdrill-lab",
+        "circuit": "er-circuit",
+        "peering": "AzurePrivatePeering",
+        "er_gateway": "er-gateway",
+        "arm_endpoint": "lab",
+    }
+
+
+def test_a_fault_never_injected_is_not_undone(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    target(face, tmp_path, allow_disruption=True).fault("disable-peering").undo()
+    assert len(face.requests) == 0
 
 
 def test_site_failover_simulation_starts_and_stops(
     face: Server, backend: ScriptedBackend, tmp_path: Path
 ) -> None:
     t = target(face, tmp_path, method="site-failover-simulation", allow_disruption=True)
-    t.inject("site-failover-simulation")
-    assert t.health().paths.return_ is PathKind.VPN
-    t.undo("site-failover-simulation")
-    assert t.health().paths.return_ is PathKind.EXPRESSROUTE
+    fault = t.fault("site-failover-simulation")
+    fault.inject()
+    assert t.reads.return_path() is PathKind.VPN
+    fault.undo()
+    assert t.reads.return_path() is PathKind.EXPRESSROUTE
 
 
 def test_401_names_the_credential(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
     backend.add(EFFECTIVE, error_reply(401, "InvalidAuthenticationToken", "expired"))
     with pytest.raises(TargetError, match="401 not authenticated") as err:
-        target(face, tmp_path).effective_routes()
+        target(face, tmp_path).reads.effective_routes()
     assert "az login" in one_line(err.value)
 
 
@@ -115,7 +145,7 @@ def test_wrong_token_is_a_401(face: Server, tmp_path: Path) -> None:
 
     t = target(face, tmp_path, credential=LabFaceCredential("not-the-token", face.endpoint))
     with pytest.raises(TargetError, match="401"):
-        t.connection_status()
+        t.reads.connection_status()
 
 
 def test_403_names_the_missing_permission(
@@ -123,25 +153,25 @@ def test_403_names_the_missing_permission(
 ) -> None:
     backend.add(EFFECTIVE, error_reply(403, "AuthorizationFailed", "no access"))
     with pytest.raises(TargetError) as err:
-        target(face, tmp_path).effective_routes()
+        target(face, tmp_path).reads.effective_routes()
     assert "Microsoft.Network/networkInterfaces/effectiveRouteTable/action" in one_line(err.value)
 
 
 def test_404_names_the_resource_and_field(face: Server, tmp_path: Path) -> None:
-    t = target(face, tmp_path)
-    t.cfg = t.cfg.model_copy(update={"vpn_connection": "no-such-connection"})
+    config = CONFIG.replace('"vpn-connection"', '"no-such-connection"')
+    t = target(face, tmp_path, config=config)
     with pytest.raises(TargetError) as err:
-        t.connection_status()
+        t.reads.connection_status()
     msg = one_line(err.value)
     assert "404" in msg and "no-such-connection" in msg and "vpn_connection" in msg
 
 
 def test_429_waits_for_retry_after(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
     t = target(face, tmp_path)
-    t.learned_routes("er-gateway")  # warm up: client created, connection open
+    t.reads.learned_routes("er-gateway")  # warm up: client created, connection open
     backend.add(LEARNED, error_reply(429, "TooManyRequests", "slow down", **{"Retry-After": "2"}))
     start = time.monotonic()
-    routes = t.learned_routes("er-gateway")
+    routes = t.reads.learned_routes("er-gateway")
     waited = time.monotonic() - start
     assert routes and waited >= 2.0
     assert face.requests.count("POST", LEARNED) == 3  # warm-up, throttled, retried
@@ -153,13 +183,13 @@ def test_retry_after_above_the_cap_fails_at_once(
     backend.add(LEARNED, error_reply(429, "TooManyRequests", "later", **{"Retry-After": "3600"}))
     start = time.monotonic()
     with pytest.raises(TargetError, match="Retry-After 3600 s exceeds"):
-        target(face, tmp_path).learned_routes("er-gateway")
+        target(face, tmp_path).reads.learned_routes("er-gateway")
     assert time.monotonic() - start < 10
 
 
 def test_500_then_success(face: Server, backend: ScriptedBackend, tmp_path: Path) -> None:
     backend.add(EFFECTIVE, error_reply(500, "InternalServerError", "oops"))
-    assert target(face, tmp_path).effective_routes()
+    assert target(face, tmp_path).reads.effective_routes()
     assert face.requests.count("POST", EFFECTIVE) == 2
 
 
@@ -168,7 +198,7 @@ def test_persistent_503_gives_up_after_the_attempts(
 ) -> None:
     backend.add(EFFECTIVE, *[error_reply(503, "ServerBusy", "busy")] * 5)
     with pytest.raises(TargetError, match=r"HTTP 503 .* after 3 attempts"):
-        target(face, tmp_path).effective_routes()
+        target(face, tmp_path).reads.effective_routes()
     assert face.requests.count("POST", EFFECTIVE) == 3
 
 
@@ -178,7 +208,7 @@ def test_lro_that_never_completes_is_bounded(
     backend.add(LEARNED, Reply(200, {"value": []}, polls=None))
     start = time.monotonic()
     with pytest.raises(TargetError) as err:
-        target(face, tmp_path, timeout=3).learned_routes("vpn-gateway")
+        target(face, tmp_path, timeout=3).reads.learned_routes("vpn-gateway")
     assert "operation learned routes did not complete within 3 s" in one_line(err.value)
     assert time.monotonic() - start < 8
 
@@ -194,7 +224,7 @@ def test_unexpected_shape_is_a_clear_error(
 ) -> None:
     backend.add(LEARNED, reply)
     with pytest.raises(TargetError) as err:
-        target(face, tmp_path).learned_routes("er-gateway")
+        target(face, tmp_path).reads.learned_routes("er-gateway")
     assert "unexpected response shape" in one_line(err.value)
 
 
@@ -204,7 +234,7 @@ def test_disruptive_faults_refuse_before_any_call(
 ) -> None:
     t = target(face, tmp_path, method=method)
     with pytest.raises(DisruptionRefused) as err:
-        t.inject(method)
+        t.fault(method)  # refused when resolved, before the drill journals anything
     assert "allow_disruption" in one_line(err.value)
     assert isinstance(err.value, ErdrillError)
     assert len(face.requests) == 0
@@ -216,8 +246,9 @@ def test_plan_mode_makes_no_write_call(
 ) -> None:
     lines: list[str] = []
     t = target(face, tmp_path, method=method, plan=True, out=lines.append)
-    t.inject(method)
-    t.undo(method)
+    fault = t.fault(method)
+    fault.inject()
+    fault.undo()
     assert face.requests.writes() == []
     inner = backend.inner
     assert isinstance(inner, InMemoryBackend) and inner.events == []
@@ -230,20 +261,27 @@ def test_operator_method_waits_bounded(face: Server, tmp_path: Path) -> None:
     cfg = parse_drill_config(CONFIG.format(method="operator", timeout=20)
                              .replace("retry_attempts = 3", "retry_attempts = 3\noperator_wait_s = 2"))
     lines: list[str] = []
-    t = AzureTarget.from_config(cfg, lab_run_dir=tmp_path, out=lines.append)
+    assert cfg.azure is not None
+    t = AzureTarget(cfg, arm_connection(cfg.azure, tmp_path), out=lines.append)
     with pytest.raises(TargetError, match="still up after 2 s"):
-        t.inject("operator")
+        t.fault("operator").inject()
     assert lines and lines[0].startswith("OPERATOR: ask the provider")
     assert face.requests.writes() == []
 
 
 def test_unknown_fault_kind_lists_choices(face: Server, tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="use one of operator, disable-peering"):
-        target(face, tmp_path).inject("cut-the-cable")
+        target(face, tmp_path).fault("cut-the-cable")
+
+
+def test_a_method_other_than_the_configured_one_is_refused(face: Server, tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="not the configured fault_method 'disable-peering'"):
+        target(face, tmp_path, allow_disruption=True).fault("command")
 
 
 def test_face_not_running_is_one_line(tmp_path: Path) -> None:
     cfg = parse_drill_config(CONFIG.format(method="operator", timeout=5))
+    assert cfg.azure is not None
     with pytest.raises(TargetError, match="python -m armface") as err:
-        AzureTarget.from_config(cfg, lab_run_dir=tmp_path / "nothing")
+        arm_connection(cfg.azure, tmp_path / "nothing")
     one_line(err.value)

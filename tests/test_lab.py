@@ -12,6 +12,7 @@ import pytest
 from labkit import make_topology
 
 from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
+from lab.build import build
 from lab.faults import FAULTS
 from lab.lab import Lab, _pids_in
 
@@ -115,8 +116,8 @@ def test_down_after_crashed_up(tmp_path: Path) -> None:
     """A `lab up` killed half-way leaves namespaces and daemons that `down` still removes."""
     crashed = Lab(make_topology(prefix="erd-crash"), run_root=tmp_path)
     crashed.run_dir.mkdir(parents=True)
-    crashed._build()  # namespaces and links, no daemons yet: as if `up` died here
-    crashed._spawn("msee", "sleeper", ["sleep", "300"])
+    build(crashed)  # namespaces and links, no daemons yet: as if `up` died here
+    subprocess.Popen(["ip", "netns", "exec", crashed.namespace("msee"), "sleep", "300"])
     assert crashed.existing_namespaces()
     Lab(make_topology(prefix="erd-crash"), run_root=tmp_path).down()
     assert not crashed.existing_namespaces()
