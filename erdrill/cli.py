@@ -43,7 +43,12 @@ def _register() -> None:
     from erdrill.cli_lab import lab
 
     cli.add_command(lab)
-    for module, name in (("probes.cli", "probe"), ("reports.cli", "report")):
+    for module, name in (
+        ("probes.cli", "probe"),
+        ("reports.cli", "report"),
+        ("reports.verify_cli", "verify"),
+        ("reports.verify_cli", "keygen"),
+    ):
         try:
             mod = __import__(module, fromlist=[name])
         except ModuleNotFoundError:
