@@ -4,7 +4,8 @@
   executor.json and categories.json into the Allure results folder;
 * `scenario_finished(config, node, drill)`: after `Drill.close`, label the Allure test,
   attach the timeline, samples, route snapshots and drill record, write the same evidence
-  beside drill.json and append the record to the drill history;
+  beside drill.json, append the record to the drill history, then seal the drill folder
+  (manifest, signatures with $ERDRILL_SIGNING_KEY, bundle: `reports.integrity`);
 * `terminal_summary(terminalreporter, config)`: the figures-against-limits table.
 
 Report problems never hide the drill's verdict: they are collected and printed in the
@@ -21,7 +22,7 @@ import pytest
 
 from erdrill.record import DrillRecord
 from reports import allure_results as ar
-from reports import evidence, history
+from reports import evidence, history, integrity
 from reports.redact import register_secret
 from reports.summary import render_summary
 
@@ -75,6 +76,21 @@ def scenario_finished(config: pytest.Config, node: pytest.Item, drill: Any) -> N
         history.append(record, HISTORY_PATH, secrets)
     except Exception as exc:
         _problem(config, f"appending drill {record.run_id} to {HISTORY_PATH}", exc)
+    try:
+        _seal(drill, record)
+    except Exception as exc:
+        _problem(config, f"sealing the evidence of drill {record.run_id}", exc)
+
+
+def _seal(drill: Any, record: DrillRecord) -> None:
+    """Manifest, signatures and bundle once nothing more is written into the drill folder."""
+    if record.verdict != "aborted":
+        record.phase = "done"  # what Drill.close writes next: drill.json keeps these bytes
+        drill.save()
+    sealed = integrity.seal_drill(
+        drill.run_dir, history=HISTORY_PATH, key=integrity.signing_key_path()
+    )
+    ar.attach_json(sealed.manifest.read_text(encoding="utf-8"), "evidence manifest")
 
 
 def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[str]) -> None:
