@@ -25,6 +25,7 @@ from reports import allure_results as ar
 from reports import evidence, history, integrity
 from reports.redact import register_secret
 from reports.summary import render_summary
+from reports.timeline import readable_title
 
 __all__ = ["HISTORY_PATH", "scenario_finished", "start", "terminal_summary"]
 
@@ -117,7 +118,13 @@ def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[st
             record.events,
             spans,
             run_dir / "timeline.png",
-            title=f"{record.scenario or record.run_id} ({record.target})",
+            title=readable_title(
+                _scenario_name(node) or record.scenario, record.target, record.fault, record.run_id
+            ),
+            outages={
+                "failover": record.failover.outage_ms if record.failover else None,
+                "failback": record.failback.outage_ms if record.failback else None,
+            },
         )
         files["timeline"] = "timeline.png"
         ar.attach_samples(samples, secrets=secrets)
@@ -127,6 +134,20 @@ def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[st
         record.files.update(files)
         drill.save()
     ar.attach_record(record, drill.path, secrets)
+
+
+def _scenario_name(node: pytest.Item) -> str:
+    """The Gherkin scenario's name with its example values filled in ('' if not pytest-bdd)."""
+    try:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+        function: Any = getattr(node, "function", None)
+        template = scenario_wrapper_template_registry[function]
+        callspec = getattr(node, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
+        return str(template.render(example).name)
+    except Exception:
+        return ""
 
 
 def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
