@@ -43,7 +43,12 @@ def _register() -> None:
     from erdrill.cli_lab import lab
 
     cli.add_command(lab)
-    for module, name in (("erdrill.cli_probe", "probe"), ("erdrill.cli_report", "report")):
+    for module, name in (
+        ("erdrill.cli_probe", "probe"),
+        ("erdrill.cli_report", "report"),
+        ("erdrill.cli_verify", "verify"),
+        ("erdrill.cli_verify", "keygen"),
+    ):
         try:
             mod = __import__(module, fromlist=[name])
         except ModuleNotFoundError:

@@ -132,9 +132,10 @@ def attach_timeline(
     out: Path,
     name: str = "timeline",
     title: str = "Drill timeline",
+    outages: Mapping[str, float | None] | None = None,
 ) -> Path:
     """Plot the timeline to `out` (see `reports.timeline.plot_timeline`), attach it, return it."""
-    plot_timeline(samples, events, path_spans, out, title=title)
+    plot_timeline(samples, events, path_spans, out, title=title, outages=outages)
     attach_png(out, name)
     return out
 

@@ -3,6 +3,10 @@
 Appends are atomic with respect to other writers and to crashes: the file is locked with
 `fcntl.flock`, opened with O_APPEND, the line goes out in one `os.write`, then `fsync`.
 Lines are scrubbed of secrets before they are written.
+
+The lines form a hash chain (`reports.integrity`): each holds ``prev``, the SHA-256 of
+the line before it, and ``hash``, that of its own content. Older lines without those
+fields still load; `erdrill verify` reports them as a legacy prefix.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 from core.errors import ErdrillError
 from core.record import DrillRecord
+from reports import integrity
 from reports.redact import redact, redact_data
 
 __all__ = ["DEFAULT_HISTORY", "HistoryError", "append", "read", "read_lines"]
@@ -35,15 +40,16 @@ def append(
     """Append `record` as one JSON line to `path` and return `path`."""
     data = redact_data(record.model_dump(mode="json", by_alias=True), secrets)
     line = redact(json.dumps(data, separators=(",", ":"), sort_keys=True), secrets)
-    payload = (line + "\n").encode("utf-8")
+    entry = json.loads(line)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         raise HistoryError(f"drill history {path}: cannot open for append: {exc.strerror}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        payload = integrity.chained_payload(entry, fd)  # chained to the last line, under the lock
         written = os.write(fd, payload)
         if written != len(payload):
             raise HistoryError(
@@ -80,11 +86,12 @@ def read_lines(path: Path = DEFAULT_HISTORY) -> Iterator[tuple[int, dict[str, ob
 
 
 def read(path: Path = DEFAULT_HISTORY) -> list[DrillRecord]:
-    """Every drill in the history, oldest first; a missing file is an empty history."""
+    """Every drill in the history, oldest first (chain fields dropped); a missing file is
+    an empty history."""
     records: list[DrillRecord] = []
     for number, obj in read_lines(path):
         try:
-            records.append(DrillRecord.model_validate(obj))
+            records.append(DrillRecord.model_validate(integrity.strip_chain(obj)))
         except ValueError as exc:
             first = str(exc).splitlines()[0]
             raise HistoryError(

@@ -4,7 +4,8 @@
   executor.json and categories.json into the Allure results folder;
 * `scenario_finished(config, node, drill)`: after `Drill.close`, label the Allure test,
   attach the timeline, samples, route snapshots and drill record, write the same evidence
-  beside drill.json and append the record to the drill history;
+  beside drill.json, append the record to the drill history, then seal the drill folder
+  (manifest, signatures with $ERDRILL_SIGNING_KEY, bundle: `reports.integrity`);
 * `terminal_summary(terminalreporter, config)`: the figures-against-limits table.
 
 Report problems never hide the drill's verdict: they are collected and printed in the
@@ -19,11 +20,15 @@ from typing import Any
 
 import pytest
 
+from core.outcomes import Phase
 from core.record import DrillRecord
+from drill.engine import Drill
 from reports import allure_results as ar
-from reports import evidence, history
+from reports import evidence, history, integrity
 from reports.redact import register_secret
 from reports.summary import render_summary
+from reports.timeline import readable_title
+from targets.target import Target
 
 __all__ = ["HISTORY_PATH", "scenario_finished", "start", "terminal_summary"]
 
@@ -42,7 +47,7 @@ def _problem(config: pytest.Config, what: str, exc: BaseException) -> None:
     config.stash.setdefault(_PROBLEMS, []).append(f"{what}: {type(exc).__name__}: {exc}")
 
 
-def start(config: pytest.Config, target: Any) -> None:
+def start(config: pytest.Config, target: Target) -> None:
     """Register the target's secrets and write the Allure session files."""
     secrets: list[str] = []
     try:
@@ -62,7 +67,7 @@ def start(config: pytest.Config, target: Any) -> None:
         _problem(config, f"writing Allure session files into {results}", exc)
 
 
-def scenario_finished(config: pytest.Config, node: pytest.Item, drill: Any) -> None:
+def scenario_finished(config: pytest.Config, node: pytest.Item, drill: Drill) -> None:
     """Attach the drill's evidence to its Allure test, write it beside drill.json, keep history."""
     record: DrillRecord = drill.record
     secrets = config.stash.get(_SECRETS, [])
@@ -75,13 +80,28 @@ def scenario_finished(config: pytest.Config, node: pytest.Item, drill: Any) -> N
         history.append(record, HISTORY_PATH, secrets)
     except Exception as exc:
         _problem(config, f"appending drill {record.run_id} to {HISTORY_PATH}", exc)
+    try:
+        _seal(drill, record)
+    except Exception as exc:
+        _problem(config, f"sealing the evidence of drill {record.run_id}", exc)
 
 
-def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[str]) -> None:
+def _seal(drill: Drill, record: DrillRecord) -> None:
+    """Manifest, signatures and bundle once nothing more is written into the drill folder."""
+    if record.verdict != "aborted":
+        record.phase = Phase.DONE  # what Drill.close writes next: drill.json keeps these bytes
+        drill.save()
+    sealed = integrity.seal_drill(
+        drill.run_dir, history=HISTORY_PATH, key=integrity.signing_key_path()
+    )
+    ar.attach_json(sealed.manifest.read_text(encoding="utf-8"), "evidence manifest")
+
+
+def _attach(node: pytest.Item, drill: Drill, record: DrillRecord, secrets: list[str]) -> None:
     labels = record.labels
     ar.describe_drill(
         target=record.target,
-        fault=record.fault or getattr(drill, "fault", None),
+        fault=record.fault,
         topology=labels.get("topology"),
         circuit=labels.get("circuit") or labels.get("expressroute_circuit"),
         probe_rate=record.probe_rate,
@@ -101,7 +121,13 @@ def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[st
             record.events,
             spans,
             run_dir / "timeline.png",
-            title=f"{record.scenario or record.run_id} ({record.target})",
+            title=readable_title(
+                _scenario_name(node) or record.scenario, record.target, record.fault, record.run_id
+            ),
+            outages={
+                "failover": record.failover.outage_ms if record.failover else None,
+                "failback": record.failback.outage_ms if record.failback else None,
+            },
         )
         files["timeline"] = "timeline.png"
         ar.attach_samples(samples, secrets=secrets)
@@ -111,6 +137,20 @@ def _attach(node: pytest.Item, drill: Any, record: DrillRecord, secrets: list[st
         record.files.update(files)
         drill.save()
     ar.attach_record(record, drill.path, secrets)
+
+
+def _scenario_name(node: pytest.Item) -> str:
+    """The Gherkin scenario's name with its example values filled in ('' if not pytest-bdd)."""
+    try:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+        function: Any = getattr(node, "function", None)
+        template = scenario_wrapper_template_registry[function]
+        callspec = getattr(node, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
+        return str(template.render(example).name)
+    except Exception:
+        return ""
 
 
 def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
