@@ -5,6 +5,16 @@ Every message is one line that names the subject, the bad value and the fix.
 
 from __future__ import annotations
 
+__all__ = [
+    "ConfigError",
+    "DrillInterrupted",
+    "EnvironmentProblem",
+    "ErdrillError",
+    "LabError",
+    "ProbeRefused",
+    "TargetError",
+]
+
 
 class ErdrillError(Exception):
     """Base of every error erdrill reports to an operator as one line."""

@@ -46,14 +46,14 @@ class FaultsNotUndone(ErdrillError):
 
     def __init__(self, failures: Sequence[tuple[str, BaseException]]) -> None:
         self.failures = list(failures)
-        super().__init__(
-            "; ".join(f"undo of {name} failed: {exc}" for name, exc in self.failures)
-        )
+        super().__init__("; ".join(f"undo of {name} failed: {exc}" for name, exc in self.failures))
 
 
 def unknown_fault(source: str, name: str, choices: Sequence[str]) -> ConfigError:
     """The one-line error for a fault name a target does not know, listing the choices."""
-    return ConfigError(source, "fault", f"unknown fault {name!r}", f"use one of {', '.join(choices)}")
+    return ConfigError(
+        source, "fault", f"unknown fault {name!r}", f"use one of {', '.join(choices)}"
+    )
 
 
 @dataclass

@@ -24,6 +24,21 @@ from core.errors import ErdrillError
 from core.exitcodes import ExitCode
 from core.record import write_atomic
 
+__all__ = [
+    "STATE_DIR",
+    "DrillLock",
+    "DrillLocked",
+    "OpenFault",
+    "acquire",
+    "close_entry",
+    "describe_entry",
+    "journal_path",
+    "lock_path",
+    "open_entries",
+    "open_entry",
+    "repair",
+]
+
 STATE_DIR = Path(os.environ.get("ERDRILL_STATE_DIR", "/var/lib/erdrill/state"))
 
 
@@ -183,9 +198,7 @@ def describe_entry(key: str, entry: dict[str, Any]) -> str:
     undo = entry.get("undo", {})
     how = ", ".join(f"{k}={v}" for k, v in undo.items()) if isinstance(undo, dict) else undo
     opened = entry.get("opened_at")
-    since = (
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(opened))) if opened else "?"
-    )
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(opened))) if opened else "?"
     return (
         f"fault {entry.get('fault')} on {key} from run {entry.get('run_id')} (host "
         f"{entry.get('host')}, pid {entry.get('pid')}, since {since}); undo: {how}"

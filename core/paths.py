@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+__all__ = ["ON_EXPRESSROUTE", "ON_VPN", "PathKind", "PathPair"]
+
 
 class PathKind(enum.StrEnum):
     EXPRESSROUTE = "expressroute"

@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.outcomes import Category, Phase, Verdict
 
+__all__ = ["SCHEMA", "DrillRecord", "PathsAt", "TransitionFigures", "load", "save", "write_atomic"]
+
 SCHEMA = "erdrill.drill/1"
+
 
 class TransitionFigures(BaseModel):
     """Convergence figures for one transition (failover or failback)."""
@@ -66,7 +69,7 @@ class DrillRecord(BaseModel):
     events: list[dict[str, Any]] = Field(default_factory=list)  # fault/restore instants
     files: dict[str, str] = Field(default_factory=dict)  # attachments beside drill.json
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, validate_assignment=True)
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)

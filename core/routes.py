@@ -7,6 +7,8 @@ from typing import Any
 
 from core.paths import PathKind
 
+__all__ = ["RouteEntry", "RouteTable"]
+
 
 @dataclass(frozen=True, slots=True)
 class RouteEntry:

@@ -48,7 +48,9 @@ class DrillOptions:
             for t in ("failover", "failback")
             if f"{t}_limit_s" in explicit
         }
-        sustain = d.sustain_s if "sustain_s" in explicit or kind != "lab" else defaults.LAB_SUSTAIN_S
+        sustain = (
+            d.sustain_s if "sustain_s" in explicit or kind != "lab" else defaults.LAB_SUSTAIN_S
+        )
         settings = DrillSettings(
             rate=d.probe_rate,
             late_ms=d.late_ms,

@@ -324,17 +324,23 @@ class Drill(SteadyStateChecks, Measuring):
             held[:0] = self._held
             if held and verdict != Verdict.ABORTED:
                 had = f"{verdict}: {message}" if message else verdict
-                message = f"interrupted by {signal_name(held[0])} while closing (the drill had {had})"
+                message = (
+                    f"interrupted by {signal_name(held[0])} while closing (the drill had {had})"
+                )
                 verdict, category = Verdict.ABORTED, Category.INTERRUPTED
             self.record.verdict = verdict
             self.record.message = message
             self.record.failure_category = category
             if left_broken:
                 self.record.findings.extend(left_broken)
-                self.record.verdict = Verdict.ABORTED if verdict == Verdict.ABORTED else Verdict.FAILED
+                self.record.verdict = (
+                    Verdict.ABORTED if verdict == Verdict.ABORTED else Verdict.FAILED
+                )
                 self.record.failure_category = Category.NOT_RESTORED
             self.record.finished_at = _iso()
-            self.record.phase = aborted_in if self.record.verdict == Verdict.ABORTED else Phase.REPORT
+            self.record.phase = (
+                aborted_in if self.record.verdict == Verdict.ABORTED else Phase.REPORT
+            )
             self.save()
         try:
             if self.record.verdict != Verdict.ABORTED:
@@ -407,7 +413,9 @@ class Drill(SteadyStateChecks, Measuring):
         try:
             yield self
         except KeyboardInterrupt as exc:
-            self.close(Outcome(Verdict.ABORTED, Category.INTERRUPTED, self.interrupted_message(exc)))
+            self.close(
+                Outcome(Verdict.ABORTED, Category.INTERRUPTED, self.interrupted_message(exc))
+            )
             raise
         except BaseException as exc:
             self.close(outcome_of(exc))

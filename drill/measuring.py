@@ -150,9 +150,7 @@ class Measuring:
             )
         now = self.watcher.current if self.watcher is not None else None
         if now != expected:
-            raise NoFailover(
-                f"{NO_FAILOVER_PREFIX} traffic left {where} while on it ({now})"
-            )
+            raise NoFailover(f"{NO_FAILOVER_PREFIX} traffic left {where} while on it ({now})")
 
     def _sleep(self, seconds: float, what: str) -> None:
         """Sleep while showing the probes' progress."""

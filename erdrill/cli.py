@@ -11,6 +11,8 @@ from core.errors import ErdrillError
 from core.exitcodes import ExitCode
 from erdrill import __version__
 
+__all__ = ["cli", "main", "repair_first"]
+
 
 @click.group()
 @click.version_option(__version__, prog_name="erdrill")

@@ -11,6 +11,8 @@ from lab.faults import FAULTS
 from lab.lab import Lab
 from lab.topology import load_topology
 
+__all__ = ["down", "fault", "lab", "restore", "status", "up"]
+
 
 @click.group()
 @click.option(

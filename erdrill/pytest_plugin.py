@@ -185,7 +185,9 @@ def _progress_line(config: pytest.Config) -> Callable[[str], None] | None:
 
 
 @pytest.fixture
-def drill(request: pytest.FixtureRequest, drill_session: DrillSession, target: Target) -> Iterator[Drill]:
+def drill(
+    request: pytest.FixtureRequest, drill_session: DrillSession, target: Target
+) -> Iterator[Drill]:
     """One drill per scenario; closed by `pytest_bdd_after_scenario` with its verdict."""
     if target is drill_session.target:
         d = drill_session.new_drill(request.node.name)
@@ -223,7 +225,9 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
     request.node.erdrill_steps["done"] += 1
 
 
-def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
+def pytest_bdd_step_error(
+    request: pytest.FixtureRequest, exception: BaseException, **_: Any
+) -> None:
     request.node.erdrill_steps["error"] = exception
 
 

@@ -171,9 +171,7 @@ class DrillSession:
             d.close(outcome, report=report)
         finally:
             category = d.record.failure_category
-            self.outcomes.append(
-                Outcome(d.record.verdict, category, d.record.message)
-            )
+            self.outcomes.append(Outcome(d.record.verdict, category, d.record.message))
 
     @contextlib.contextmanager
     def drill(self, scenario: str = "") -> Iterator[Drill]:

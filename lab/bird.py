@@ -8,6 +8,8 @@ from pathlib import Path
 
 from lab.topology import Advertise, EffectiveTimers, Topology
 
+__all__ = ["SESSIONS", "birdc", "parse_protocols", "render"]
+
 # BGP protocol names per router: (name, description). `vpn` is reserved in BIRD.
 SESSIONS: dict[str, dict[str, str]] = {
     "onprem-edge": {"er": "expressroute", "s2s": "vpn"},

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+__all__ = ["append", "now", "read"]
+
 
 def now() -> tuple[float, float]:
     """(monotonic, wall) timestamps taken together."""

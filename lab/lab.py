@@ -24,7 +24,10 @@ from lab.faults import FAULTS, fault_kind
 from lab.topology import ROUTERS, Topology, load_topology, preflight
 from lab.wiring import path_signals, route_path
 
+__all__ = ["RUN_ROOT", "Lab"]
+
 RUN_ROOT = Path(os.environ.get("ERDRILL_LAB_ROOT", "/var/lib/erdrill/labs"))
+
 
 class Lab:
     """One lab instance, named by its topology's prefix."""

@@ -6,6 +6,8 @@ import signal
 import socket
 import sys
 
+__all__ = ["main"]
+
 
 def main() -> int:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 443

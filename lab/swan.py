@@ -8,6 +8,16 @@ from pathlib import Path
 
 from lab.topology import Topology
 
+__all__ = [
+    "LIBIPSEC_TABLE",
+    "PLUGINS",
+    "TUN_DEVICE",
+    "sa_established",
+    "strongswan_conf",
+    "swanctl",
+    "swanctl_conf",
+]
+
 # kernel-libipsec puts a default route via its TUN device into this table; the lab deletes
 # the rule that points at it (lab-facts pitfall 1) so only BGP decides what enters the tunnel.
 LIBIPSEC_TABLE = 199

@@ -17,6 +17,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.errors import ConfigError, EnvironmentProblem
 
+__all__ = [
+    "DAEMONS",
+    "DEFAULT_TOPOLOGY",
+    "NODES",
+    "PROFILES",
+    "ROUTERS",
+    "Advertise",
+    "AzureSide",
+    "Bfd",
+    "EffectiveTimers",
+    "Msee",
+    "OnPrem",
+    "Preference",
+    "Timers",
+    "Topology",
+    "load_topology",
+    "parse_topology",
+    "preflight",
+]
+
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "default.yaml"
 
 NODES = (

@@ -19,6 +19,8 @@ from pyroute2 import IPRoute
 
 from lab import events
 
+__all__ = ["RTPROT_BIRD", "classify", "main"]
+
 RTPROT_BIRD = 12
 
 

@@ -6,6 +6,8 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any
 
+__all__ = ["Outcome", "Protocol", "Sample"]
+
 
 class Protocol(enum.StrEnum):
     ICMP = "icmp"

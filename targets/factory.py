@@ -13,10 +13,10 @@ from lab.topology import load_topology
 from targets.lab import LabTarget
 from targets.target import Target
 
+__all__ = ["make_target", "repair_open_faults"]
 
-def make_target(
-    options: DrillOptions, drill_config: Path | None, topology: Path | None
-) -> Target:
+
+def make_target(options: DrillOptions, drill_config: Path | None, topology: Path | None) -> Target:
     """The lab (default) or Azure target, not yet checked."""
     if options.target == "lab":
         # Up means BGP, the tunnel and traffic; which path wins is the steady-state check's

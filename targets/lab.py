@@ -101,9 +101,7 @@ class LabTarget:
     def probe_targets(self) -> list[ProbeTarget]:
         t = self.lab.topology
         return [
-            ProbeTarget(
-                t.workload_address, t.azure.workload_tcp_port, "workload", dict(REPLY_TTLS)
-            )
+            ProbeTarget(t.workload_address, t.azure.workload_tcp_port, "workload", dict(REPLY_TTLS))
         ]
 
     def probe_namespace(self) -> str | None:
