@@ -24,34 +24,12 @@ import allure
 
 from core.record import DrillRecord, write_atomic
 from probes.samples import Sample
-from reports.categories import (
-    CATEGORIES,
-    CATEGORY_HARNESS_ERROR,
-    CATEGORY_LIMIT_EXCEEDED,
-    CATEGORY_NO_FAILOVER,
-    LIMIT_EXCEEDED_PREFIX,
-    NO_FAILOVER_PREFIX,
-    LimitExceeded,
-    NoFailover,
-    classify,
-    failure_category,
-    limit_exceeded,
-    no_failover,
-    write_categories,
-)
+from reports.categories import write_categories
 from reports.evidence import RouteSnapshots, routes_json, routes_text, samples_csv
 from reports.redact import redact, redact_data
 from reports.timeline import plot_timeline
 
 __all__ = [
-    "CATEGORIES",
-    "CATEGORY_HARNESS_ERROR",
-    "CATEGORY_LIMIT_EXCEEDED",
-    "CATEGORY_NO_FAILOVER",
-    "LIMIT_EXCEEDED_PREFIX",
-    "NO_FAILOVER_PREFIX",
-    "LimitExceeded",
-    "NoFailover",
     "attach_csv",
     "attach_json",
     "attach_png",
@@ -60,15 +38,10 @@ __all__ = [
     "attach_samples",
     "attach_text",
     "attach_timeline",
-    "classify",
     "describe_drill",
     "environment_properties",
     "executor_info",
-    "failure_category",
-    "limit_exceeded",
     "link_record",
-    "no_failover",
-    "write_categories",
     "write_environment",
     "write_executor",
     "write_results_metadata",

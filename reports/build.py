@@ -23,7 +23,7 @@ from typing import Any
 
 from core.errors import EnvironmentProblem, ErdrillError
 from core.record import write_atomic
-from reports.allure_results import write_categories
+from reports.categories import write_categories
 from reports.redact import redact
 
 __all__ = [

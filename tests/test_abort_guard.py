@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core import journal
+from core.errors import ConfigError
 from core.outcomes import Category, NoFailover, Outcome, Verdict
 from core.paths import ON_EXPRESSROUTE, ON_VPN
 from core.settings import DrillSettings
@@ -37,4 +38,16 @@ def test_no_failover_restores_expressroute_at_the_abort_limit(
     )
     d.close(Outcome(Verdict.FAILED, Category.NO_FAILOVER, "no failover"))
     assert d.record.phase == "done" and d.record.verdict == "failed"
+    assert healthy_lab.paths() == ON_EXPRESSROUTE
+
+
+def test_an_unknown_fault_is_refused_before_anything_is_journaled(
+    healthy_lab: Lab, tmp_path: Path
+) -> None:
+    d = Drill(LabTarget(healthy_lab), drills_dir=tmp_path, state_dir=tmp_path)
+    d.begin()
+    with pytest.raises(ConfigError, match="unknown fault kind 'cut-the-cable'; use one of "):
+        d.inject("cut-the-cable")
+    assert journal.open_entries(d.key, tmp_path) == [] and not d.fault_active
+    d.close(Outcome(Verdict.ABORTED, Category.HARNESS_ERROR, "unknown fault"))
     assert healthy_lab.paths() == ON_EXPRESSROUTE

@@ -7,6 +7,7 @@ entry point, with the fault journal pointed at an empty folder) and once as a su
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import multiprocessing
@@ -147,7 +148,7 @@ def test_history_lines_form_a_hash_chain(lab: Lab) -> None:
     entries = [json.loads(line) for line in lines]
     assert entries[0]["prev"] == integrity.GENESIS
     for before, entry in zip(lines, entries[1:], strict=False):
-        assert entry["prev"] == integrity.hashlib.sha256(before).hexdigest()
+        assert entry["prev"] == hashlib.sha256(before).hexdigest()
     assert all(e["hash"] == integrity.entry_hash(e) for e in entries)
     back = history.read(lab.history)  # chain fields do not leak into the records
     assert [r.run_id for r in back] == ["r1", "r2", "r3", "r4"]

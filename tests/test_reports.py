@@ -23,7 +23,7 @@ from core.record import DrillRecord, TransitionFigures
 from core.routes import RouteEntry, RouteTable
 from probes.samples import Outcome, Protocol, Sample
 from reports import allure_results as ar
-from reports import build, evidence, history, summary
+from reports import build, categories, evidence, history, summary
 from reports.redact import REDACTED, redact, redact_data, register_secret
 from reports.timeline import plot_timeline
 
@@ -177,45 +177,45 @@ EXAMPLES = [
     (
         "failed",
         "AssertionError: "
-        + ar.limit_exceeded("failover outage", 2350, 1000)
+        + categories.limit_exceeded("failover outage", 2350, 1000)
         + "\nassert 2350.0 <= 1000.0",
-        ar.CATEGORY_LIMIT_EXCEEDED,
+        categories.CATEGORY_LIMIT_EXCEEDED,
     ),
     (
         "failed",
         "reports.allure_results.LimitExceeded: limit exceeded: loss 12 ms > limit 5 ms",
-        ar.CATEGORY_LIMIT_EXCEEDED,
+        categories.CATEGORY_LIMIT_EXCEEDED,
     ),
     (
         "failed",
-        "AssertionError: " + ar.no_failover("10.1.1.4/icmp stayed on expressroute"),
-        ar.CATEGORY_NO_FAILOVER,
+        "AssertionError: " + categories.no_failover("10.1.1.4/icmp stayed on expressroute"),
+        categories.CATEGORY_NO_FAILOVER,
     ),
-    ("failed", "AssertionError: no failover within 30 s", ar.CATEGORY_NO_FAILOVER),
+    ("failed", "AssertionError: no failover within 30 s", categories.CATEGORY_NO_FAILOVER),
     (
         "broken",
         "core.errors.LabError: bird did not start in ns onprem-edge",
-        ar.CATEGORY_HARNESS_ERROR,
+        categories.CATEGORY_HARNESS_ERROR,
     ),
-    ("failed", "AssertionError: routes are asymmetric", ar.CATEGORY_HARNESS_ERROR),
+    ("failed", "AssertionError: routes are asymmetric", categories.CATEGORY_HARNESS_ERROR),
     ("passed", "", None),
 ]
 
 
 def test_message_builders_follow_the_conventions() -> None:
-    msg = ar.limit_exceeded("failover outage", 2350.0, 1000.0, detail="flow 10.1.1.4/icmp")
+    msg = categories.limit_exceeded("failover outage", 2350.0, 1000.0, detail="flow 10.1.1.4/icmp")
     assert msg == "limit exceeded: failover outage 2350 ms > limit 1000 ms; flow 10.1.1.4/icmp"
-    assert msg.startswith(ar.LIMIT_EXCEEDED_PREFIX)
-    assert ar.no_failover("x").startswith(ar.NO_FAILOVER_PREFIX)
-    assert isinstance(ar.LimitExceeded("m"), AssertionError)
-    assert isinstance(ar.NoFailover("m"), AssertionError)
+    assert msg.startswith(categories.LIMIT_EXCEEDED_PREFIX)
+    assert categories.no_failover("x").startswith(categories.NO_FAILOVER_PREFIX)
+    assert isinstance(categories.LimitExceeded("m"), AssertionError)
+    assert isinstance(categories.NoFailover("m"), AssertionError)
 
 
 @pytest.mark.parametrize(("status", "message", "expected"), EXAMPLES)
 def test_categories_json_classifies_example_messages(
     tmp_path: Path, status: str, message: str, expected: str | None
 ) -> None:
-    cats = json.loads(ar.write_categories(tmp_path).read_text())
+    cats = json.loads(categories.write_categories(tmp_path).read_text())
     found = None
     for cat in cats:  # Allure 2 semantics: first category whose status and full match fit
         regex = cat.get("messageRegex")
@@ -223,14 +223,14 @@ def test_categories_json_classifies_example_messages(
             found = cat["name"]
             break
     assert found == expected
-    assert ar.classify(message, status) == expected
+    assert categories.classify(message, status) == expected
 
 
 def test_categories_regexes_work_in_javascript_too(tmp_path: Path) -> None:
     """Allure 3 matches with JavaScript RegExp.test: the same examples must land the same."""
     node = shutil.which("node")
     assert node, "node is missing: run scripts/setup.sh"
-    cats = ar.write_categories(tmp_path)
+    cats = categories.write_categories(tmp_path)
     script = """
 const cats = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
 const cases = JSON.parse(process.argv[2]);
@@ -251,10 +251,10 @@ console.log(JSON.stringify(cases.map(([status, msg]) => {
 
 
 def test_failure_category_slugs_match_the_drill_record() -> None:
-    assert ar.failure_category(EXAMPLES[0][1]) == "limit-exceeded"
-    assert ar.failure_category(EXAMPLES[2][1]) == "no-failover"
-    assert ar.failure_category("KeyError: 'x'", "broken") == "harness-error"
-    assert ar.failure_category("", "passed") is None
+    assert categories.failure_category(EXAMPLES[0][1]) == "limit-exceeded"
+    assert categories.failure_category(EXAMPLES[2][1]) == "no-failover"
+    assert categories.failure_category("KeyError: 'x'", "broken") == "harness-error"
+    assert categories.failure_category("", "passed") is None
 
 
 # --- environment and executor --------------------------------------------------------------
