@@ -21,7 +21,8 @@ from core.routes import RouteEntry, RouteTable
 from lab import bird, events, swan
 from lab.build import build, start_daemons, wait_until
 from lab.faults import FAULTS, fault_kind
-from lab.topology import ROUTERS, Topology, load_topology, preflight
+from lab.preflight import preflight
+from lab.topology import ROUTERS, Topology, load_topology
 from lab.wiring import path_signals, route_path
 
 __all__ = ["RUN_ROOT", "Lab"]

@@ -6,19 +6,15 @@ Everything is checked before a namespace exists; every error is one line naming 
 from __future__ import annotations
 
 import ipaddress
-import os
-import shutil
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.errors import ConfigError, EnvironmentProblem
+from core.errors import ConfigError
 
 __all__ = [
-    "DAEMONS",
     "DEFAULT_TOPOLOGY",
     "NODES",
     "PROFILES",
@@ -34,7 +30,6 @@ __all__ = [
     "Topology",
     "load_topology",
     "parse_topology",
-    "preflight",
 ]
 
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "default.yaml"
@@ -440,28 +435,3 @@ def load_topology(path: Path | str | None = None) -> Topology:
     if isinstance(data, dict):
         data = _resolve_extends(data, p.parent, str(p))
     return parse_topology(data, str(p))
-
-
-DAEMONS = {
-    "bird": "/usr/sbin/bird",
-    "birdc": "/usr/sbin/birdc",
-    "charon": "/usr/lib/ipsec/charon",
-    "swanctl": "/usr/sbin/swanctl",
-    "nft": "/usr/sbin/nft",
-    "ip": "/usr/sbin/ip",
-    "unshare": "/usr/bin/unshare",
-}
-
-
-def preflight(binaries: Iterable[str] = DAEMONS) -> None:
-    """Check the machine can build the lab: root, and every daemon binary present."""
-    if os.geteuid() != 0:
-        raise EnvironmentProblem(
-            "the lab needs root (network namespaces): run as root, e.g. with sudo"
-        )
-    for name in binaries:
-        path = DAEMONS[name]
-        if not (os.access(path, os.X_OK) or shutil.which(name)):
-            raise EnvironmentProblem(
-                f"{name} is missing ({path}): run scripts/setup.sh to install it"
-            )

@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import ConfigError, EnvironmentProblem
+from lab import preflight as lab_preflight
 from lab import topology
-from lab.topology import load_topology, parse_topology, preflight
+from lab.preflight import preflight
+from lab.topology import load_topology, parse_topology
 
 ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
 DEFAULT = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
@@ -67,14 +69,14 @@ def test_bad_topology_is_one_line(changes: dict[str, object], field: str, words:
 
 
 def test_missing_daemon_binary(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(topology.DAEMONS, "bird", "/nonexistent/bird-not-here")
+    monkeypatch.setitem(lab_preflight.DAEMONS, "bird", "/nonexistent/bird-not-here")
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(EnvironmentProblem, match=r"bird is missing .* scripts/setup.sh"):
         preflight()
 
 
 def test_not_root_is_refused_before_anything_is_created(tmp_path: Path) -> None:
-    code = "from lab.topology import preflight; preflight()"
+    code = "from lab.preflight import preflight; preflight()"
     out = subprocess.run(
         [
             "setpriv",
