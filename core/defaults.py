@@ -8,14 +8,18 @@ __all__ = [
     "FAILBACK_LIMIT_S",
     "FAILOVER_LIMIT_S",
     "LAB_SUSTAIN_S",
+    "LAB_UNDO_TIMEOUT_S",
     "LATE_MS",
     "PROBE_RATE",
     "RESTORE_TIMEOUT_S",
+    "UNDO_TIMEOUT_S",
 ]
 
 PROBE_RATE = 200  # probes/s per target and protocol
 LATE_MS = 500.0  # below the ~1 s SYN-ACK retransmission that would hide loss
 ABORT_LIMIT_S = 180.0  # never leave a fault in place longer than this
+UNDO_TIMEOUT_S = 600.0  # an undo still running after this is left to the second path
+LAB_UNDO_TIMEOUT_S = 30.0  # a lab undo takes milliseconds; ARM writes take minutes
 RESTORE_TIMEOUT_S = 60.0  # ExpressRoute must carry traffic again this long after the undo
 FAILOVER_LIMIT_S = 15.0
 FAILBACK_LIMIT_S = 60.0

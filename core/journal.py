@@ -206,7 +206,11 @@ def describe_entry(key: str, entry: dict[str, Any]) -> str:
 
 
 def repair(
-    undoers: dict[str, Undoer], state_dir: Path | None = None, target_key: str | None = None
+    undoers: dict[str, Undoer],
+    state_dir: Path | None = None,
+    target_key: str | None = None,
+    *,
+    for_holder: bool = False,
 ) -> list[str]:
     """Undo every open journal entry whose drill is gone (of one target, or all).
 
@@ -215,7 +219,8 @@ def repair(
     a running drill are left to it. `undoers` maps an entry's undo["target"] kind ("lab",
     "azure") to a function that undoes it or raises OpenFault. Every entry is tried;
     what could not be undone is raised together as one OpenFault saying what is left.
-    Returns what was undone.
+    Returns what was undone. `for_holder`: the live drill holding the lock asked (its own
+    undo hung), so the entries are undone without taking the lock.
     """
     done: list[str] = []
     left: list[str] = []
@@ -226,10 +231,12 @@ def repair(
         entries = open_entries(key, d)
         if not entries:
             continue
-        try:
-            lock = acquire(key, "repair", d)
-        except DrillLocked:
-            continue  # its drill is still running and will undo it itself
+        lock: DrillLock | None = None
+        if not for_holder:
+            try:
+                lock = acquire(key, "repair", d)
+            except DrillLocked:
+                continue  # its drill is still running and will undo it itself
         try:
             for entry in entries:
                 line = describe_entry(key, entry)
@@ -247,7 +254,8 @@ def repair(
                 close_entry(key, str(entry.get("fault")), d)
                 done.append(line)
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
     if left:
         raise OpenFault(
             f"{len(left)} fault(s) from earlier drills are still in place: "

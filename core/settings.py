@@ -19,6 +19,7 @@ class DrillSettings:
     sustain_s: float = defaults.LAB_SUSTAIN_S  # replies must last this long to count as recovered
     abort_limit_s: float = defaults.ABORT_LIMIT_S  # restore at once after this long on the fault
     restore_timeout_s: float = defaults.RESTORE_TIMEOUT_S
+    undo_timeout_s: float = defaults.UNDO_TIMEOUT_S  # then the watchdog's second path
     limits_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -56,6 +57,9 @@ class DrillOptions:
             late_ms=d.late_ms,
             sustain_s=sustain,
             abort_limit_s=d.abort_limit_s,
+            undo_timeout_s=defaults.LAB_UNDO_TIMEOUT_S
+            if kind == "lab"
+            else defaults.UNDO_TIMEOUT_S,
             limits_ms=dict(overrides),
         )
         fault = None

@@ -39,9 +39,10 @@ from drill.measuring import Measuring
 from drill.signals import signal_name, signals_deferred
 from drill.steady_state import SteadyStateChecks, paths_at
 from drill.watch import PathWatcher
+from drill.watchdog import Rescue, finished_within, take_second_path
 from probes.prober import Prober
 from probes.samples import Sample
-from targets.target import Target
+from targets.target import Target, target_key
 
 __all__ = ["DRILLS_DIR", "Drill", "PauseHook", "target_key"]
 
@@ -60,12 +61,6 @@ def _iso(t: float | None = None) -> str:
     return datetime.fromtimestamp(t if t is not None else time.time(), UTC).isoformat(
         timespec="milliseconds"
     )
-
-
-def target_key(target: Target) -> str:
-    """The key of a target's lock and journal: `lab-<prefix>`, `azure-<circuit>`."""
-    d = target.describe()
-    return f"{target.name}-{d.get('lab prefix') or d.get('circuit') or 'default'}"
 
 
 class Drill(SteadyStateChecks, Measuring):
@@ -116,6 +111,7 @@ class Drill(SteadyStateChecks, Measuring):
         self.progress: Callable[[str], None] | None = None
         self._applied: contextlib.ExitStack | None = None  # the fault, while it is in place
         self._held: list[int] = []  # signals that came while an undo ran
+        self.rescue: Rescue | None = None  # what the watchdog's second path did, if it ran
         self._lock: journal.DrillLock | None = None
         self._lock_held = lock_held  # the caller (a drill session) already holds the lock
         self._closed = False
@@ -197,7 +193,6 @@ class Drill(SteadyStateChecks, Measuring):
                 self.ledger,
                 injecting=self._injecting,
                 undoing=self._undoing,
-                guard=self._undo_guard,
             )
         )
         self._applied = stack
@@ -270,10 +265,21 @@ class Drill(SteadyStateChecks, Measuring):
         self.enter(Phase.FAILBACK)
 
     def _undo(self) -> None:
+        """Undo the fault within the watchdog's bound, else by the second path."""
         applied_fault, self._applied = self._applied, None
+        if applied_fault is None:
+            return
+        bound = self.settings.undo_timeout_s
         try:
-            if applied_fault is not None:
-                applied_fault.close()
+            with self._undo_guard():
+                if not finished_within(applied_fault.close, bound, "undo"):
+                    self.rescue = take_second_path(
+                        self.record,
+                        self.key,
+                        self.state_dir,
+                        bound,
+                        self.settings.restore_timeout_s,
+                    )
         finally:
             self.save()
 
@@ -316,10 +322,13 @@ class Drill(SteadyStateChecks, Measuring):
             with contextlib.suppress(Exception):
                 if self.prober is not None or (self.watcher and self.watcher.history):
                     self._stop_probes()
-            if self.fault is not None:
+            if self.rescue is not None and self.rescue.paths is not None:
+                self.record.paths["after"] = paths_at(PathPair.from_dict(self.rescue.paths))
+            elif self.fault is not None:
                 self.snapshot("after")
                 with contextlib.suppress(Exception):
                     self.record.paths["after"] = paths_at(self.target.paths())
+            if self.fault is not None:
                 self.record.ground_truth = self.ground_truth()
             held[:0] = self._held
             if held and verdict != Verdict.ABORTED:
@@ -393,6 +402,14 @@ class Drill(SteadyStateChecks, Measuring):
                 left_broken.append(str(exc))
 
     def _wait_expressroute(self) -> None:
+        if self.rescue is not None and self.rescue.paths is not None:
+            # the first path's target may be stuck in this process: trust the fresh one
+            paths = PathPair.from_dict(self.rescue.paths)
+            if paths != ON_EXPRESSROUTE:
+                raise RestoreFailed(
+                    f"ExpressRoute does not carry traffic after the second path: {paths}"
+                )
+            return
         deadline = time.monotonic() + self.settings.restore_timeout_s
         while True:
             paths = self.target.paths()

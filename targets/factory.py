@@ -41,13 +41,21 @@ def _undo_lab(entry: dict[str, Any]) -> None:
         lab.down()  # a partial lab keeps no steady state worth saving: the next run rebuilds
 
 
-def repair_open_faults(options: DrillOptions, state_dir: Path | None = None) -> list[str]:
-    """Undo faults whose drill died (SIGKILL, power loss) before anything else runs."""
-    undoers: dict[str, journal.Undoer] = {"lab": _undo_lab}
-    try:
-        from targets.azure import undo_azure_entry
+def repair_open_faults(
+    options: DrillOptions,
+    state_dir: Path | None = None,
+    target_key: str | None = None,
+    *,
+    for_holder: bool = False,
+) -> list[str]:
+    """Undo faults whose drill died (SIGKILL, power loss) before anything else runs.
 
-        undoers["azure"] = lambda e: undo_azure_entry(e, options.allow_disruption)
-    except ImportError:
-        pass
-    return journal.repair(undoers, state_dir)
+    `for_holder`: the live drill of `target_key` asked (the watchdog's second path).
+    """
+    from targets.azure import undo_azure_entry
+
+    undoers: dict[str, journal.Undoer] = {
+        "lab": _undo_lab,
+        "azure": lambda e: undo_azure_entry(e, options.allow_disruption),
+    }
+    return journal.repair(undoers, state_dir, target_key, for_holder=for_holder)

@@ -10,7 +10,7 @@ from core.paths import PathPair
 from core.routes import RouteTable
 from probes.target import ProbeTarget
 
-__all__ = ["Health", "Target"]
+__all__ = ["Health", "Target", "target_key"]
 
 
 @dataclass(slots=True)
@@ -87,3 +87,9 @@ class Target(Protocol):
     def secrets(self) -> list[str]:
         """Secrets that must never reach a log or report."""
         ...
+
+
+def target_key(target: Target) -> str:
+    """The key of a target's lock and journal: `lab-<prefix>`, `azure-<circuit>`."""
+    d = target.describe()
+    return f"{target.name}-{d.get('lab prefix') or d.get('circuit') or 'default'}"

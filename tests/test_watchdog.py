@@ -1,0 +1,84 @@
+"""The watchdog: an undo that stops answering is left behind, and a fresh process undoes the fault."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core import journal
+from core.faults import Fault
+from core.outcomes import Outcome, Verdict
+from core.paths import ON_EXPRESSROUTE, ON_VPN
+from core.settings import DrillSettings
+from drill.engine import Drill
+from lab.lab import Lab
+from targets.lab import LabTarget
+
+
+@dataclass
+class FrozenUndo:
+    """A real lab fault whose first undo path stops answering, as a hung daemon or face would."""
+
+    real: Fault
+    thaw: threading.Event
+
+    @property
+    def name(self) -> str:
+        return self.real.name
+
+    @property
+    def moves_to_vpn(self) -> bool:
+        return self.real.moves_to_vpn
+
+    def inject(self) -> None:
+        self.real.inject()
+
+    def undo(self) -> None:
+        self.thaw.wait()  # never answers while the test runs
+
+    def journal_entry(self) -> dict[str, str]:
+        return self.real.journal_entry()
+
+
+class FrozenLabTarget(LabTarget):
+    def __init__(self, lab: Lab, thaw: threading.Event) -> None:
+        super().__init__(lab)
+        self.thaw = thaw
+
+    def fault(self, name: str) -> Fault:
+        return FrozenUndo(super().fault(name), self.thaw)
+
+
+@pytest.fixture
+def thaw() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # let the abandoned undo thread end
+
+
+def test_a_frozen_undo_is_taken_over_by_a_fresh_process(
+    healthy_lab: Lab, tmp_path: Path, thaw: threading.Event
+) -> None:
+    settings = DrillSettings(rate=50, sustain_s=0.5, undo_timeout_s=2.0)
+    d = Drill(FrozenLabTarget(healthy_lab, thaw), settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d.begin()
+    d.start_probes()
+    d.inject("provider-link-down")
+    d.await_paths(ON_VPN, 10.0, "failover")
+    d.close(Outcome(Verdict.PASSED))
+    rec = d.record
+    assert rec.watchdog is not None, rec.findings
+    assert rec.watchdog["bound_s"] == 2.0 and len(rec.watchdog["undone"]) == 1, rec.watchdog
+    assert "provider-link-down" in rec.watchdog["undone"][0]
+    assert rec.watchdog["paths"] == ON_EXPRESSROUTE.to_dict()
+    assert any(f.startswith("watchdog: the undo of provider-link-down did not finish within 2 s")
+               for f in rec.findings), rec.findings  # fmt: skip
+    assert rec.verdict == "passed" and rec.paths["after"].forward == "expressroute"
+    assert journal.open_entries(d.key, tmp_path) == []
+    assert healthy_lab.active_faults() == [] and healthy_lab.paths() == ON_EXPRESSROUTE
+    saved = (tmp_path / rec.run_id / "drill.json").read_text()
+    assert '"watchdog"' in saved and "fresh process reading the fault journal" in saved
