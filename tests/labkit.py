@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lab.topology import Topology, load_topology
 
-TEST_PREFIX = "erd-test"
+# per test session: two sessions on one machine (a soak beside a CI run) never share a lab
+TEST_PREFIX = f"erd-test-{os.getpid() % 100000}"
 
 
 def make_topology(path: Path | str | None = None, prefix: str = TEST_PREFIX) -> Topology:
