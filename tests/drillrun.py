@@ -7,8 +7,10 @@ folder, so it never touches a user's lab or another module's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,7 +72,7 @@ class Workspace:
     def key(self) -> str:
         return f"lab-{self.prefix}"
 
-    def env(self, pause_at: str | None = None) -> dict[str, str]:
+    def env(self, pause_at: str | None = None, drills: Path | None = None) -> dict[str, str]:
         env = {
             **os.environ,
             "ERDRILL_STATE_DIR": str(self.state_dir),
@@ -78,8 +80,12 @@ class Workspace:
             "ERDRILL_LAB_PREFIX": self.prefix,
         }
         env.pop("ERDRILL_PAUSE_AT_PHASE", None)
-        # tests/pausehook.py, loaded with -p pausehook, reads ERDRILL_PAUSE_AT_PHASE
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "tests"), env.get("PYTHONPATH")]))
+        # tests/pausehook.py and tests/drilldiag.py are loaded into drill runs (-p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO / "tests"), os.environ.get("PYTHONPATH")) if p
+        )
+        if drills is not None:  # where SIGUSR1 writes the drill's stacks (tests/drilldiag.py)
+            env["ERDRILL_DIAG_STACKS"] = str(drills / "pystacks.txt")
         if pause_at:
             env["ERDRILL_PAUSE_AT_PHASE"] = pause_at
         return env
@@ -96,6 +102,8 @@ class Workspace:
             "no:cacheprovider",
             "-p",
             "pausehook",
+            "-p",
+            "drilldiag",
             "-k",
             select,
             "--lab-topology",
@@ -111,7 +119,7 @@ class Workspace:
         return subprocess.Popen(
             argv,
             cwd=REPO,
-            env=self.env(pause_at),
+            env=self.env(pause_at, drills),
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
@@ -176,13 +184,84 @@ def wait_paused(
                 + output(drills)[-3000:]
             )
         time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"the drill never paused in {phase}:\n" + output(drills)[-3000:])
+    stacks = kill_hung(proc, drills)
+    raise AssertionError(
+        f"the drill never paused in {phase} (stacks: {stacks}):\n" + output(drills)[-6000:]
+    )
 
 
 def finish(proc: subprocess.Popen[str], drills: Path, timeout: float = 120) -> int:
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError("the drill did not end:\n" + output(drills)[-3000:]) from None
+        stacks = kill_hung(proc, drills)
+        raise AssertionError(
+            f"the drill did not end in {timeout:g} s (stacks: {stacks}):\n" + output(drills)[-6000:]
+        ) from None
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes of process group `pgid` (the drill's: it runs in its own session)."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # after "pid (comm)": state ppid pgrp ...
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def kill_hung(proc: subprocess.Popen[str], drills: Path) -> Path:
+    """Write where every process and thread of a hung drill is, then kill its group.
+
+    `<drills>/stacks.txt` gets each process's state, command line and every thread's kernel
+    stack; SIGUSR1 (tests/drilldiag.py), sent twice to each Python process in turn, then adds
+    every thread's Python stack (<drills>/pystacks.txt, copied into stacks.txt).
+    """
+    path = drills / "stacks.txt"
+    pids = _group(proc.pid)
+    lines = [f"process group {proc.pid}: {pids}"]
+    for pid in pids:
+        base = Path(f"/proc/{pid}")
+        try:
+            cmd = (base / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = dict(
+                line.split(":\t", 1)
+                for line in (base / "status").read_text().splitlines()
+                if ":\t" in line
+            )
+            lines.append(
+                f"\n== pid {pid} ppid {status.get('PPid')} state {status.get('State')}: {cmd}"
+            )
+            for task in sorted(os.listdir(base / "task"), key=int):
+                t = base / "task" / task
+                wchan = (t / "wchan").read_text() if (t / "wchan").exists() else "?"
+                comm = (t / "comm").read_text().strip()
+                try:
+                    kstack = (t / "stack").read_text().strip()
+                except OSError:
+                    kstack = "(kernel stack unreadable)"
+                lines.append(f"-- thread {task} ({comm}) wchan {wchan}\n{kstack}")
+        except OSError as exc:
+            lines.append(f"\n== pid {pid}: gone ({exc})")
+    pystacks = drills / "pystacks.txt"
+    for round_ in (1, 2):  # twice: what moves and what is stuck
+        for pid in pids:  # Python processes only: SIGUSR1 would kill an `ip`, `nft` or `birdc`
+            with contextlib.suppress(OSError):
+                if "python" in os.readlink(f"/proc/{pid}/exe"):
+                    with pystacks.open("a") as f:  # the processes share one file: say whose
+                        f.write(f"\n== pid {pid}, dump {round_}\n")
+                    os.kill(pid, signal.SIGUSR1)
+                    time.sleep(0.3)
+    lines.append(f"\n== Python stacks (faulthandler on SIGUSR1, twice), from {pystacks}\n")
+    lines.append(pystacks.read_text(errors="replace") if pystacks.exists() else "(none)")
+    path.write_text("\n".join(lines) + "\n")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return path
