@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
 from core.paths import PathPair
+from drill.signals import DRILL_SIGNALS
 from targets.target import Target
 
 __all__ = ["PathWatcher"]
@@ -34,6 +36,12 @@ class PathWatcher:
                 self._changed.notify_all()
 
     def _run(self) -> None:
+        # Leave SIGINT, SIGTERM and SIGHUP to the main thread. This thread forks all the time
+        # (pyroute2 forks a helper for every netlink socket in a namespace), and the kernel
+        # then sometimes hands it a signal sent to the drill: Python only notes it, and the
+        # main thread, asleep or waiting, acts on it only when its wait ends (a drill that
+        # "hangs"). Blocked here, the kernel delivers it to the main thread and wakes it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, DRILL_SIGNALS)
         while not self._stop.wait(self.target.path_poll_interval_s):
             try:
                 self._record(self.target.paths())

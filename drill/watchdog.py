@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 from core.errors import TargetError
 from core.faults import FaultsNotUndone
 from core.record import DrillRecord
+from drill.signals import DRILL_SIGNALS
 
 __all__ = ["Rescue", "finished_within", "second_path", "take_second_path"]
 
@@ -34,6 +36,8 @@ def finished_within(action: Callable[[], None], bound_s: float, name: str) -> bo
     failure: list[BaseException] = []
 
     def run() -> None:
+        # the undo forks (pyroute2, nft, birdc): signals stay with the main thread (watch.py)
+        signal.pthread_sigmask(signal.SIG_BLOCK, DRILL_SIGNALS)
         try:
             action()
         except BaseException as exc:

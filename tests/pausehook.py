@@ -23,8 +23,8 @@ def pause(drill: Drill, phase: Phase) -> None:
     if os.environ.get(PAUSE_ENV) != phase:
         return
     marker = drill.run_dir / "paused"
-    marker.write_text(phase + "\n")
-    try:
+    try:  # a signal that comes as soon as the marker exists must still remove it
+        marker.write_text(phase + "\n")
         time.sleep(float(os.environ.get(PAUSE_S_ENV, "120")))
     finally:
         marker.unlink(missing_ok=True)
