@@ -64,6 +64,7 @@ class DrillSection(_Section):
     abort_limit_s: float = defaults.ABORT_LIMIT_S
     sustain_s: float = defaults.AZURE_SUSTAIN_S
     late_ms: float = defaults.LATE_MS
+    restore_at_window: bool = False  # restore when the window is missed, not at the abort limit
 
     @field_validator(
         "failover_limit_s",

@@ -67,7 +67,8 @@ class DrillRecord(BaseModel):
     route_snapshots: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     findings: list[str] = Field(default_factory=list)
     watchdog: dict[str, Any] | None = None  # set when the undo had to take the second path
-    events: list[dict[str, Any]] = Field(default_factory=list)  # fault/restore instants
+    events: list[dict[str, Any]] = Field(default_factory=list)  # requested/effective instants
+    transitions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # window, reached
     files: dict[str, str] = Field(default_factory=dict)  # attachments beside drill.json
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, validate_assignment=True)

@@ -20,6 +20,7 @@ class DrillSettings:
     abort_limit_s: float = defaults.ABORT_LIMIT_S  # restore at once after this long on the fault
     restore_timeout_s: float = defaults.RESTORE_TIMEOUT_S
     undo_timeout_s: float = defaults.UNDO_TIMEOUT_S  # then the watchdog's second path
+    restore_at_window: bool = False  # a missed window restores at once, not at the abort limit
     limits_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -60,6 +61,7 @@ class DrillOptions:
             undo_timeout_s=defaults.LAB_UNDO_TIMEOUT_S
             if kind == "lab"
             else defaults.UNDO_TIMEOUT_S,
+            restore_at_window=d.restore_at_window,
             limits_ms=dict(overrides),
         )
         fault = None

@@ -22,22 +22,21 @@ from pathlib import Path
 from core import journal
 from core.faults import Fault, FaultLedger, FaultsNotUndone, applied
 from core.outcomes import (
-    NO_FAILOVER_PREFIX,
     Category,
-    NoFailover,
     Outcome,
     Phase,
     RestoreFailed,
     Verdict,
     outcome_of,
 )
-from core.paths import ON_EXPRESSROUTE, ON_VPN, PathPair
+from core.paths import ON_EXPRESSROUTE, PathPair
 from core.record import DrillRecord, save
 from core.routes import RouteTable
 from core.settings import DrillSettings
 from drill.measuring import Measuring
 from drill.signals import signal_name, signals_deferred
 from drill.steady_state import SteadyStateChecks, paths_at
+from drill.transitions import Transitions, effective_instant
 from drill.watch import PathWatcher
 from drill.watchdog import Rescue, finished_within, take_second_path
 from probes.prober import Prober
@@ -63,7 +62,7 @@ def _iso(t: float | None = None) -> str:
     )
 
 
-class Drill(SteadyStateChecks, Measuring):
+class Drill(SteadyStateChecks, Measuring, Transitions):
     """One failover drill against one target, from steady state to failback."""
 
     def __init__(
@@ -98,7 +97,9 @@ class Drill(SteadyStateChecks, Measuring):
         )
         self.ledger = FaultLedger(self.key, self.run_id, state_dir)
         self.fault: Fault | None = None
-        self.fault_at: float | None = None
+        self.fault_requested_at: float | None = None
+        self.fault_at: float | None = None  # when the fault took effect (see drill.transitions)
+        self.restore_requested_at: float | None = None
         self.restore_at: float | None = None
         self.switched_at: float | None = None
         self.back_at: float | None = None
@@ -196,15 +197,29 @@ class Drill(SteadyStateChecks, Measuring):
             )
         )
         self._applied = stack
+        self.fault_at = self._took_effect(self.fault_requested_at, probe_loss=True)
         self._pause(Phase.FAILOVER)
 
+    def _took_effect(self, requested: float | None, *, probe_loss: bool) -> float:
+        """The effective instant of what was just requested; written beside the request."""
+        returned = time.time()
+        if requested is None:
+            return returned
+        at = effective_instant(
+            requested, returned, self.watcher, self.prober, probe_loss=probe_loss
+        )
+        event = self.record.events[-1]
+        event.update(returned=returned, effective=at)
+        self.save()
+        return at
+
     def _injecting(self, fault: Fault) -> None:
-        self.fault_at = time.time()
+        self.fault_at = self.fault_requested_at = time.time()
         self.record.events.append({"kind": "fault", "wall": self.fault_at, "detail": fault.name})
         self.save()
 
     def _undoing(self, fault: Fault) -> None:
-        self.restore_at = time.time()
+        self.restore_at = self.restore_requested_at = time.time()
         self.record.events.append(
             {"kind": "restore", "wall": self.restore_at, "detail": fault.name}
         )
@@ -216,41 +231,6 @@ class Drill(SteadyStateChecks, Measuring):
             yield
         self._held.extend(held)
 
-    def await_paths(self, expected: PathPair, within_s: float, transition: str) -> float:
-        """Wait until both directions use `expected`; seconds from the event. Aborts early."""
-        assert self.watcher is not None
-        event = self.fault_at if transition == "failover" else self.restore_at
-        assert event is not None
-        limit = min(within_s, self.settings.abort_limit_s) if transition == "failover" else within_s
-        deadline = event + limit
-        seen = None
-        while seen is None and time.time() < deadline:
-            seen = self.watcher.wait_for(expected, min(0.5, max(deadline - time.time(), 0.0)))
-            self._show(f"{transition}: waiting for {expected}, now {self.watcher.current}")
-        self._show("")
-        if seen is None:
-            now = self.watcher.current
-            msg = (
-                f"{NO_FAILOVER_PREFIX} {transition}: traffic still {now} "
-                f"{time.time() - event:.1f} s after the {transition} began, expected {expected}"
-            )
-            self.record.findings.append(msg)
-            if transition == "failover":
-                # Abort guard: never leave the fault in place longer than the abort limit.
-                self.record.findings.append(
-                    f"abort guard: restored ExpressRoute at once, {limit:g} s after the fault "
-                    f"(scenario allows {within_s:g} s, abort limit {self.settings.abort_limit_s:g} s)"
-                )
-                self.restore()
-            raise NoFailover(msg)
-        seen = max(seen, event)
-        if transition == "failover":
-            self.switched_at = seen
-            self.enter(Phase.ON_VPN if expected == ON_VPN else Phase.ON_EXPRESSROUTE)
-        else:
-            self.back_at = seen
-        return seen - event
-
     def restore(self) -> None:
         """Undo the fault (journal cleared only once undone)."""
         if self._applied is None:
@@ -260,6 +240,7 @@ class Drill(SteadyStateChecks, Measuring):
             self.record.paths["during"] = paths_at(self.watcher.current)
         self.enter(Phase.RESTORE)
         self._undo()
+        self.restore_at = self._took_effect(self.restore_requested_at, probe_loss=False)
         if self._held:
             raise KeyboardInterrupt(f"signal {signal_name(self._held[0])}")
         self.enter(Phase.FAILBACK)

@@ -20,7 +20,7 @@ from reportkit import decode_embedded, rendered_text, result_id_of
 
 from erdrill.cli_report import report
 from reports import allure_results as ar
-from reports import categories
+from reports import categories as cat
 from reports.build import BuiltReport, build_report
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,6 +50,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from probes.samples import Outcome, Protocol, Sample
 from reports import allure_results as ar
+from reports import categories as cat
 
 scenarios("drill.feature")
 T0 = 1_700_000_000.0
@@ -88,7 +89,7 @@ def timeline(samples):
 @then("the failover outage stays under 100 ms")
 def outage_under_limit(samples):
     outage_ms = 400.0
-    assert outage_ms <= 100.0, categories.limit_exceeded("failover outage", outage_ms, 100.0)
+    assert outage_ms <= 100.0, cat.limit_exceeded("failover outage", outage_ms, 100.0)
 """
 
 
@@ -169,7 +170,7 @@ def test_report_is_one_file_without_analytics_or_secrets(drill: Drill) -> None:
         assert PSK.encode() not in blob, name
     assert drill.png.read_bytes() in embedded.values()  # the timeline PNG, byte for byte
     categories = json.loads(embedded["widgets/categories.json"])
-    assert categories.CATEGORY_LIMIT_EXCEEDED in json.dumps(categories)
+    assert cat.CATEGORY_LIMIT_EXCEEDED in json.dumps(categories)
 
 
 def test_cli_builds_the_report(drill: Drill, tmp_path: Path) -> None:
@@ -220,7 +221,7 @@ def test_chromium_shows_the_failure_category(drill: Drill, tmp_path: Path) -> No
     tr = result_id_of(html, FAILING)
     page = rendered_text(html, tr, tmp_path / "p4")
     assert FAILING in page and "Failed" in page
-    assert f"Category: {categories.CATEGORY_LIMIT_EXCEEDED}" in page
+    assert f"Category: {cat.CATEGORY_LIMIT_EXCEEDED}" in page
     assert "AssertionError: limit exceeded: failover outage 400 ms > limit 100 ms" in page
     # allure-pytest-bdd records the 300 samples as a step parameter; the build shortens it
     assert re.search(r"\.\.\. \(\d+ characters\)", page) and "seq=299" not in page
