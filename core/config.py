@@ -210,7 +210,9 @@ class AzureConfig(_Section):
     fault_commands: FaultCommands | None = None
     peering_location: str | None = None
     operator_wait_s: float = 900.0
-    arm_endpoint: str = AZURE_PUBLIC
+    arm_endpoint: str = AZURE_PUBLIC  # unless set: the cloud's ARM endpoint
+    cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
+    tenant_id: str | None = None  # the Microsoft Entra tenant to sign in to
     ca_bundle: str | None = None
     operation_timeout_s: float = 300.0  # bound on every long-running operation
     poll_interval_s: float = 5.0  # LRO poll interval when the server sends no Retry-After

@@ -34,14 +34,12 @@ from tenacity import (
 
 from core.config import AzureConfig
 from core.errors import ErdrillError, TargetError
+from targets.azure.cloud import credential_options, scope_for
 from targets.azure.errors import explain, retry_after, retryable
 
-__all__ = ["ARM_SCOPE", "ApiStep", "Arm", "Connection", "raw_json"]
+__all__ = ["ApiStep", "Arm", "Connection", "raw_json"]
 
 T = TypeVar("T")
-
-ARM_SCOPE = "https://management.azure.com/.default"
-
 
 @dataclass(frozen=True, slots=True)
 class Connection:
@@ -109,12 +107,10 @@ class Arm:
                 if cred is None:
                     from azure.identity import DefaultAzureCredential
 
-                    cred = self._credential = DefaultAzureCredential()
-                scope = (
-                    ARM_SCOPE
-                    if self.endpoint.startswith("https://management.azure.com")
-                    else f"{self.endpoint}/.default"
-                )
+                    cred = self._credential = DefaultAzureCredential(
+                        **credential_options(self.cfg)
+                    )
+                scope = scope_for(self.endpoint, self.cfg)
                 kwargs: dict[str, Any] = {}
                 if self.connection.ca_bundle:
                     kwargs["connection_verify"] = self.connection.ca_bundle

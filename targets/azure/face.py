@@ -32,6 +32,7 @@ from core.settings import DrillOptions
 from lab.lab import Lab
 from lab.topology import load_topology
 from targets.azure.arm import Connection
+from targets.azure.cloud import endpoint_of
 from targets.azure.target import AzureTarget
 
 __all__ = [
@@ -64,7 +65,7 @@ def arm_connection(
         raise TargetError(
             "azure target: a loopback arm_endpoint needs the lab face: set arm_endpoint = 'lab'"
         )
-    return Connection(cfg.arm_endpoint, ca, credential)
+    return Connection(endpoint_of(cfg), ca, credential)
 
 
 class LabFace:
