@@ -77,13 +77,19 @@ class DrillRecord(BaseModel):
         return self.model_dump_json(by_alias=True, indent=2)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never half of it."""
+def write_atomic(path: Path, content: str | bytes, *, mode: int | None = None) -> None:
+    """Write a file so readers see the old or the new content, never half of it.
+
+    Text is written as UTF-8; `mode` is set before any byte is written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

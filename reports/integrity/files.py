@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from core.record import write_atomic
 
 __all__ = [
     "CHUNK",
@@ -26,15 +26,4 @@ def read_optional(path: Path) -> bytes | None:
 
 def write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write atomically (temporary file, fsync, rename) with `mode` set before any byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=mode)
