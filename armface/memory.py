@@ -18,6 +18,8 @@ class InMemoryBackend(ResourceBackend):
     ) -> None:
         super().__init__(names)
         self.prefixes = list(onprem_prefixes) or ["10.1.0.0/16"]
+        # learned over ExpressRoute only and not the drill's: another VNet, Global Reach
+        self.other_er_prefixes: list[str] = []
         self.state = "Enabled"
         self.simulating: str | None = None
         self.tunnel_up = True
@@ -40,7 +42,7 @@ class InMemoryBackend(ResourceBackend):
                 "asPath": "12076-65010",
                 "weight": 32769,
             }
-            for p in self.prefixes
+            for p in [*self.prefixes, *self.other_er_prefixes]
             for hop in self.msee
         ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,14 @@ class SteadyStateChecks:
         health = self.target.health()
         self.record.paths["before"] = paths_at(health.paths)
         problems = steady_state_problems(health, self.target.learned_prefixes())
+        with contextlib.suppress(Exception):  # information must never fail the check
+            for side, by_path in self.target.other_prefixes().items():
+                for path, prefixes in by_path.items():
+                    if prefixes:
+                        self.record.information.append(
+                            f"{side} side also learns over {path}: {', '.join(prefixes)} "
+                            "(not the drill's prefixes: not compared)"
+                        )
         if problems:
             texts = [p.text for p in problems]
             self.record.findings.extend(texts)

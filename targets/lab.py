@@ -89,6 +89,9 @@ class LabTarget:
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
         return self.lab.learned_prefixes()
 
+    def other_prefixes(self) -> dict[str, dict[str, list[str]]]:
+        return {}  # the lab carries only the drill's prefixes
+
     def teardown(self) -> None:
         self.lab.down()
 

@@ -13,6 +13,7 @@ from armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply
 from core.config import parse_drill_config
 from core.errors import ErdrillError, TargetError
 from core.paths import PathKind
+from drill.steady_state import PREFIX_PROBLEMS, steady_state_problems
 from targets.azure import AzureTarget, DisruptionRefused, arm_connection
 
 CONFIG = """
@@ -285,3 +286,18 @@ def test_face_not_running_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="python -m armface") as err:
         arm_connection(cfg.azure, tmp_path / "nothing")
     one_line(err.value)
+
+
+def test_prefixes_that_are_not_the_drills_are_information(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    """A circuit that also carries another VNet (or Global Reach) passes the prefix check."""
+    memory = backend.inner
+    assert isinstance(memory, InMemoryBackend)
+    memory.other_er_prefixes = ["10.50.0.0/16", "172.20.0.0/14"]
+    t = target(face, tmp_path)
+    learned = t.learned_prefixes()
+    assert learned == {"azure": {"expressroute": ["10.1.0.0/16"], "vpn": ["10.1.0.0/16"]}}
+    assert t.other_prefixes()["azure"]["expressroute"] == ["10.50.0.0/16", "172.20.0.0/14"]
+    health = t.reads.health()
+    assert not [p for p in steady_state_problems(health, learned) if p.kind in PREFIX_PROBLEMS]

@@ -8,6 +8,7 @@ unknown.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -244,12 +245,25 @@ class ControlPlane:
         kinds = {path_to_prefix(p, table) for p in cfg.onprem_prefixes}
         return kinds.pop() if len(kinds) == 1 else PathKind.UNKNOWN
 
-    def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
-        """Azure's side only: the prefixes the gateways learned over each path."""
+    def learned_prefixes(self, *, drill: bool = True) -> dict[str, dict[str, list[str]]]:
+        """Azure's side only: the prefixes the gateways learned over each path.
+
+        `drill`: only the drill's (within the configured onprem_prefixes, more-specifics
+        included); else only the others (other VNets, Global Reach, VPN-only branches).
+        """
+        mine = [ipaddress.ip_network(p, strict=False) for p in self.cfg.onprem_prefixes]
         out: dict[str, set[str]] = {"expressroute": set(), "vpn": set()}
         for gw in (self.cfg.er_gateway, self.cfg.vpn_gateway):
             for r in self.learned_routes(gw):
                 kind = classify_learned_route(r, self.cfg.classification)
-                if kind.value in out:
+                if kind.value in out and _within(r.network, mine) == drill:
                     out[kind.value].add(r.network)
         return {"azure": {k: sorted(v) for k, v in out.items()}}
+
+
+def _within(prefix: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        net = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        return False
+    return any(net.version == n.version and net.subnet_of(n) for n in networks)  # type: ignore[arg-type]

@@ -169,6 +169,9 @@ class AzureTarget:
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
         return self.reads.learned_prefixes()
 
+    def other_prefixes(self) -> dict[str, dict[str, list[str]]]:
+        return self.reads.learned_prefixes(drill=False)
+
     # --- faults -----------------------------------------------------------------------
     def fault_names(self) -> list[str]:
         return [self.cfg.fault_method]
