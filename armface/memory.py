@@ -20,6 +20,7 @@ class InMemoryBackend(ResourceBackend):
         self.prefixes = list(onprem_prefixes) or ["10.1.0.0/16"]
         # learned over ExpressRoute only and not the drill's: another VNet, Global Reach
         self.other_er_prefixes: list[str] = []
+        self.other_er_peers: list[dict[str, Any]] = []  # peers that are not an MSEE
         self.state = "Enabled"
         self.simulating: str | None = None
         self.tunnel_up = True
@@ -119,7 +120,7 @@ class InMemoryBackend(ResourceBackend):
 
     def bgp_peers(self, gateway: str) -> list[dict[str, Any]]:
         if gateway == self.names.er_gateway:
-            return [
+            return self.other_er_peers + [
                 {
                     "localAddress": "10.100.255.4",
                     "neighbor": hop,

@@ -301,3 +301,18 @@ def test_prefixes_that_are_not_the_drills_are_information(
     assert t.other_prefixes()["azure"]["expressroute"] == ["10.50.0.0/16", "172.20.0.0/14"]
     health = t.reads.health()
     assert not [p for p in steady_state_problems(health, learned) if p.kind in PREFIX_PROBLEMS]
+
+
+def test_only_microsoft_edge_peers_decide_that_expressroute_is_down(
+    face: Server, backend: ScriptedBackend, tmp_path: Path
+) -> None:
+    memory = backend.inner
+    assert isinstance(memory, InMemoryBackend)
+    memory.other_er_peers = [
+        {"localAddress": "10.100.255.4", "neighbor": "10.100.255.5", "asn": 65515,
+         "state": "Connected", "connectedDuration": "01:00:00", "routesReceived": 3}
+    ]  # fmt: skip
+    t = target(face, tmp_path)
+    assert not t.reads.er_down()
+    memory.set_peering_state("Disabled")
+    assert t.reads.er_down(), "an iBGP peer that stays up must not hide the circuit going down"

@@ -24,6 +24,7 @@ from core.routes import RouteTable
 from targets.azure.arm import Arm, raw_json
 from targets.azure.errors import ShapeError
 from targets.classify import (
+    MICROSOFT_ASN,
     BgpPeer,
     EffectiveRoute,
     GatewayRoute,
@@ -156,9 +157,14 @@ class ControlPlane:
         return dig_str(self.peering_body(), "properties", "state")
 
     def er_down(self) -> bool:
-        """True when none of the ER gateway's BGP peers is connected."""
+        """True when none of the ER gateway's Microsoft edge (MSEE, AS 12076) peers is connected.
+
+        Other peers of the gateway (iBGP between its instances, a route server) stay up
+        when the circuit is down, so they never decide it.
+        """
         peers = self.bgp_peers(self.cfg.er_gateway)
-        return not any(p.state == "Connected" for p in peers)
+        msee = [p for p in peers if p.asn in (int(MICROSOFT_ASN), 0)]  # 0: ASN not reported
+        return not any(p.state == "Connected" for p in msee)
 
     def snapshot(self) -> Snapshot:
         """Every control-plane read, made concurrently."""
