@@ -274,6 +274,11 @@ class AzureConfig(_Section):
             raise ValueError(
                 "peering_location: fault_method 'site-failover-simulation' needs peering_location"
             )
+        if self.fault_method == "disable-peering" and self.peering != "AzurePrivatePeering":
+            raise ValueError(
+                f"peering: a drill may disable only AzurePrivatePeering, not {self.peering!r} "
+                "(Microsoft peering carries other services)"
+            )
         return self
 
     @property

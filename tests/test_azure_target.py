@@ -15,6 +15,7 @@ from core.errors import ErdrillError, TargetError
 from core.paths import PathKind
 from drill.steady_state import PREFIX_PROBLEMS, steady_state_problems
 from targets.azure import AzureTarget, DisruptionRefused, arm_connection
+from targets.azure.face import journaled_config
 
 CONFIG = """
 [target]
@@ -316,3 +317,14 @@ def test_only_microsoft_edge_peers_decide_that_expressroute_is_down(
     assert not t.reads.er_down()
     memory.set_peering_state("Disabled")
     assert t.reads.er_down(), "an iBGP peer that stays up must not hide the circuit going down"
+
+
+def test_repair_acts_on_the_journaled_circuit_not_the_one_the_file_names_now() -> None:
+    edited = parse_drill_config(CONFIG.format(method="disable-peering", timeout=20).replace(
+        'circuit = "', 'circuit = "edited-'))  # fmt: skip
+    undo = {"target": "azure", "circuit": "the-faulted-circuit", "resource_group": "rg-faulted",
+            "subscription_id": "00000000-0000-4000-8000-0000000000aa", "peering": "AzurePrivatePeering"}  # fmt: skip
+    cfg = journaled_config(edited, undo)
+    assert cfg.azure is not None and edited.azure is not None
+    assert cfg.azure.circuit == "the-faulted-circuit" and cfg.azure.resource_group == "rg-faulted"
+    assert cfg.azure.subscription_id.endswith("aa") and cfg.azure.nic == edited.azure.nic

@@ -64,6 +64,8 @@ def test_azure_defaults() -> None:
     (AZURE + "fault_method = \"command\"", "azure.fault_commands", "inject"),
     (AZURE + "fault_method = \"site-failover-simulation\"", "azure.peering_location", "needs"),
     (AZURE + "arm_endpoint = \"http://x\"", "azure.arm_endpoint", "https"),
+    (AZURE + "fault_method = \"disable-peering\"\npeering = \"MicrosoftPeering\"",
+     "azure.peering", "only AzurePrivatePeering"),
     (AZURE + "[azure.classification]\nrule = \"next-hop\"", "azure.classification.er_next_hops",
      "needs"),
     ("[drill\n", "(syntax)", "fix the TOML syntax"),

@@ -39,6 +39,7 @@ __all__ = [
     "REQUEST_LOG",
     "LabFace",
     "arm_connection",
+    "journaled_config",
     "make_azure_target",
     "undo_azure_entry",
 ]
@@ -164,6 +165,20 @@ def _left_in_place(entry: dict[str, Any]) -> str:
     return f"{what} since drill {entry.get('run_id')}"
 
 
+JOURNALED_IDS = ("subscription_id", "resource_group", "circuit", "peering", "er_gateway")
+
+
+def journaled_config(cfg: DrillConfig, undo: dict[str, Any]) -> DrillConfig:
+    """The config with the resources the fault was journaled against: the journal wins.
+
+    The config file may have been edited since (another circuit): the undo must act on the
+    circuit that was faulted, never on the one the file names now.
+    """
+    assert cfg.azure is not None
+    ids = {k: str(undo[k]) for k in JOURNALED_IDS if undo.get(k)}
+    return cfg.model_copy(update={"azure": cfg.azure.model_copy(update=ids)})
+
+
 def undo_azure_entry(entry: dict[str, Any], allow_disruption: bool) -> None:
     """Undo an Azure fault a dead drill left in place, or raise OpenFault naming it."""
     u = entry.get("undo", {})
@@ -182,7 +197,7 @@ def undo_azure_entry(entry: dict[str, Any], allow_disruption: bool) -> None:
             "through the SDK) or by hand"
         )
     config_path = Path(str(u.get("config"))) if u.get("config") else None
-    cfg = _config(config_path)
+    cfg = journaled_config(_config(config_path), u)
     assert cfg.azure is not None
     server: Server | None = None
     try:
