@@ -127,6 +127,7 @@ class Transitions:
         msg = (
             f"{NO_FAILOVER_PREFIX} {transition}: traffic still {self.watcher.current} "
             f"{time.time() - event:.1f} s after the {transition} took effect, expected {expected}"
+            f"{self.watcher.read_errors()}"
         )
         self.record.findings.append(msg)
         if transition == "failover":

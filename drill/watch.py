@@ -6,11 +6,13 @@ import signal
 import threading
 import time
 
-from core.paths import PathPair
+from core.paths import PathKind, PathPair
 from drill.signals import DRILL_SIGNALS
 from targets.target import Target
 
-__all__ = ["PathWatcher"]
+__all__ = ["UNKNOWN_PATHS", "PathWatcher"]
+
+UNKNOWN_PATHS = PathPair(PathKind.UNKNOWN, PathKind.UNKNOWN)
 
 
 class PathWatcher:
@@ -19,7 +21,8 @@ class PathWatcher:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.history: list[tuple[float, PathPair]] = []
-        self.errors = 0  # polls that failed: each is a missing point, not a crash
+        self.errors = 0  # polls that failed: the path reads as unknown, the error is kept
+        self.last_error: str | None = None
         self._stop = threading.Event()
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="path-watcher", daemon=True)
@@ -45,8 +48,16 @@ class PathWatcher:
         while not self._stop.wait(self.target.path_poll_interval_s):
             try:
                 self._record(self.target.paths())
-            except Exception:
+            except Exception as exc:  # a failed read is an unknown path, never a crash
                 self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self._record(UNKNOWN_PATHS)
+
+    def read_errors(self) -> str:
+        """` (N path reads failed, the last: ...)` when reads failed, else ""."""
+        if not self.errors:
+            return ""
+        return f" ({self.errors} path reads failed, the last: {self.last_error})"
 
     @property
     def current(self) -> PathPair:
