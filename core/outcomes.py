@@ -57,6 +57,7 @@ class Verdict(enum.StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     ABORTED = "aborted"
+    PLANNED = "planned"  # --plan: every write printed, nothing written
 
 
 class Category(enum.StrEnum):
@@ -193,7 +194,7 @@ def run_exit_code(outcomes: Iterable[tuple[str, str | None]], pytest_status: int
     """
     found: set[ExitCode] = set()
     for verdict, category in outcomes:
-        if verdict == Verdict.PASSED:
+        if verdict in (Verdict.PASSED, Verdict.PLANNED):
             continue
         known = {c.value: c for c in Category}.get(category or "")
         found.add(CATEGORIES[known].exit_code if known else ExitCode.HARNESS_ERROR)

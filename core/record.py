@@ -66,6 +66,7 @@ class DrillRecord(BaseModel):
     ground_truth: dict[str, Any] | None = None
     route_snapshots: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     findings: list[str] = Field(default_factory=list)
+    api_calls: list[dict[str, Any]] = Field(default_factory=list)  # the target's API timeline
     information: list[str] = Field(default_factory=list)  # noted, never a failure
     watchdog: dict[str, Any] | None = None  # set when the undo had to take the second path
     events: list[dict[str, Any]] = Field(default_factory=list)  # requested/effective instants

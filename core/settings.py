@@ -21,6 +21,7 @@ class DrillSettings:
     restore_timeout_s: float = defaults.RESTORE_TIMEOUT_S
     undo_timeout_s: float = defaults.UNDO_TIMEOUT_S  # then the watchdog's second path
     restore_at_window: bool = False  # a missed window restores at once, not at the abort limit
+    plan: bool = False  # print every write (with what it changes), write nothing
     limits_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -33,6 +34,7 @@ class DrillOptions:
     settings: DrillSettings = field(default_factory=DrillSettings)
     limit_overrides_ms: dict[str, float] = field(default_factory=dict)
     allow_disruption: bool = False
+    plan: bool = False
 
     def limit_ms(self, transition: str, sentence_ms: float) -> float:
         """The limit a scenario states, unless the drill config sets this one explicitly."""
@@ -40,7 +42,11 @@ class DrillOptions:
 
     @classmethod
     def from_config(
-        cls, cfg: DrillConfig, target: str | None = None, allow_disruption: bool = False
+        cls,
+        cfg: DrillConfig,
+        target: str | None = None,
+        allow_disruption: bool = False,
+        plan: bool = False,
     ) -> DrillOptions:
         d = cfg.drill
         explicit = d.model_fields_set
@@ -62,9 +68,10 @@ class DrillOptions:
             if kind == "lab"
             else defaults.UNDO_TIMEOUT_S,
             restore_at_window=d.restore_at_window,
+            plan=plan,
             limits_ms=dict(overrides),
         )
         fault = None
         if kind == "azure" and cfg.azure is not None:
             fault = cfg.azure.fault_method
-        return cls(kind, fault, settings, overrides, allow_disruption)
+        return cls(kind, fault, settings, overrides, allow_disruption, plan)

@@ -112,6 +112,7 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
         self.progress: Callable[[str], None] | None = None
         self._applied: contextlib.ExitStack | None = None  # the fault, while it is in place
         self._held: list[int] = []  # signals that came while an undo ran
+        self.planned = False  # --plan: the fault was printed, not injected
         self.rescue: Rescue | None = None  # what the watchdog's second path did, if it ran
         self._lock: journal.DrillLock | None = None
         self._lock_held = lock_held  # the caller (a drill session) already holds the lock
@@ -186,6 +187,13 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
         fault = self.target.fault(name or self.target.default_fault)
         self.fault = fault
         self.record.fault = fault.name
+        if self.settings.plan:  # the target prints every write and sends none
+            fault.inject()
+            fault.undo()
+            self.planned = True
+            self.record.message = "planned: every write was printed, nothing was written"
+            self.save()
+            return
         self.enter(Phase.FAILOVER)
         stack = contextlib.ExitStack()
         stack.enter_context(
@@ -311,6 +319,8 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
                     self.record.paths["after"] = paths_at(self.target.paths())
             if self.fault is not None:
                 self.record.ground_truth = self.ground_truth()
+            with contextlib.suppress(Exception):
+                self.record.api_calls = self.target.api_calls()
             held[:0] = self._held
             if held and verdict != Verdict.ABORTED:
                 had = f"{verdict}: {message}" if message else verdict

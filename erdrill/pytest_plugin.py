@@ -15,7 +15,7 @@ import pytest
 
 from core.config import load_drill_config
 from core.errors import ConfigError, ErdrillError
-from core.outcomes import Outcome, outcome_of
+from core.outcomes import Outcome, Verdict, outcome_of
 from core.settings import DrillOptions
 from drill.engine import Drill
 from erdrill import hookspecs
@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--keep-lab", action="store_true", help="leave the lab up after the run")
     g.addoption("--allow-disruption", action="store_true",
                 help="allow disruptive scenarios against Azure (never needed for the lab)")  # fmt: skip
+    g.addoption("--plan", action="store_true",
+                help="Azure: make the reads, print every write, write nothing")  # fmt: skip
     g.addoption("--drills-dir", type=Path, default=Path("reports/drills"),
                 help="where drill records are written")  # fmt: skip
 
@@ -68,8 +70,12 @@ def resolve_options(config: pytest.Config) -> DrillOptions:
     """The drill options from the command line and the drill config; bad input: ConfigError."""
     cfg = load_drill_config(config.getoption("drill_config"))
     options = DrillOptions.from_config(
-        cfg, config.getoption("target"), config.getoption("allow_disruption")
-    )
+        cfg, config.getoption("target"), config.getoption("allow_disruption"),
+        config.getoption("plan"),
+    )  # fmt: skip
+    if options.plan and options.target != "azure":
+        raise ConfigError("--plan", "target", "--plan prints Azure writes; the lab has none",
+                          "use --plan with --target azure (or a config whose target is azure)")  # fmt: skip
     if options.target == "azure" and cfg.azure is None:
         raise ConfigError("--target", "azure", "the drill config has no [azure] section",
                           "give --drill-config with an [azure] section (see examples/azure.toml)")  # fmt: skip
@@ -129,7 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _refusal(config: pytest.Config, options: DrillOptions) -> str | None:
-    if options.target != "azure" or options.allow_disruption:
+    if options.target != "azure" or options.allow_disruption or options.plan:
         return None
     from targets.azure import DISRUPTIVE
 
@@ -238,7 +244,9 @@ def pytest_bdd_after_scenario(request: pytest.FixtureRequest, feature: Any, scen
         return
     steps = request.node.erdrill_steps
     error = steps["error"]
-    if error is None and steps["done"] < steps["total"]:  # cut short without an error: a signal
+    if d.planned:
+        _close(request.node, d, Outcome(Verdict.PLANNED, None, d.record.message))
+    elif error is None and steps["done"] < steps["total"]:  # cut short without an error: a signal
         _close(request.node, d, request.config.stash[SESSION].interrupted(d))
     else:
         _close(request.node, d, outcome_of(error))

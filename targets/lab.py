@@ -116,6 +116,9 @@ class LabTarget:
     def ground_truth(self, since: float) -> list[dict[str, Any]]:
         return self.lab.ground_truth(since)
 
+    def api_calls(self) -> list[dict[str, Any]]:
+        return []  # the lab is driven through its daemons, not an API
+
     def secrets(self) -> list[str]:
         """Secrets that must never reach a log or report (the lab's VPN pre-shared key)."""
         found = []

@@ -88,6 +88,10 @@ class Target(Protocol):
         """Events (faults, route changes) recorded by the environment since a wall time."""
         ...
 
+    def api_calls(self) -> list[dict[str, Any]]:
+        """Every control-plane call so far (Azure: reads and writes), for the record."""
+        ...
+
     def secrets(self) -> list[str]:
         """Secrets that must never reach a log or report."""
         ...

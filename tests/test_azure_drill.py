@@ -161,3 +161,28 @@ def test_repair_of_a_lab_face_fault_on_a_lab_that_is_down_is_nothing(tmp_path: P
 
     entry = _entry(arm_endpoint="lab", prefix=PREFIX, run_root=str(tmp_path))
     undo_azure_entry(entry, allow_disruption=False)  # no namespaces: nothing left to undo
+
+
+def test_plan_reads_prints_every_write_and_writes_nothing(azure_drill: Run, scratch: Path) -> None:
+    done, drills = azure_drill("--plan", "-k", "documented")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "1 skipped" in done.stdout and "planned: every write was printed" in done.stdout
+    assert "plan: would" in done.stdout or "plan:" in done.stdout, done.stdout[-3000:]
+    requests = _face_requests(scratch)
+    assert requests, "the plan made no reads"
+    assert [r for r in requests if r["write"]] == [], "a write reached the face"
+    (record,) = [r for r in _records(drills) if r.get("fault")]
+    assert record["verdict"] == "planned", record["message"]
+    writes = [c for c in record["api_calls"] if c["write"]]
+    assert writes and not any(c["performed"] for c in writes), record["api_calls"]
+    assert _namespaces_left() == []
+
+
+def test_plan_is_refused_for_the_lab(scratch: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "features"), "-p", "no:cacheprovider",
+         "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), "--plan"],
+        cwd=scratch, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stdout[-2000:]
+    assert "--plan: target: --plan prints Azure writes; the lab has none" in done.stdout + done.stderr

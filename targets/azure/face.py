@@ -123,7 +123,9 @@ def make_azure_target(
     consent = options.allow_disruption
     if not cfg.azure.is_lab_face:
         conn = arm_connection(cfg.azure)
-        return AzureTarget(cfg, conn, config_path=drill_config, allow_disruption=consent)
+        return AzureTarget(
+            cfg, conn, config_path=drill_config, allow_disruption=consent, plan=options.plan
+        )
     lab = Lab(load_topology(topology))
     server: Server | None = None
     try:
@@ -137,6 +139,7 @@ def make_azure_target(
             lab=lab,
             face=LabFace(server, lab),
             allow_disruption=consent,
+            plan=options.plan,
         )
     except BaseException:
         if server is not None:

@@ -94,6 +94,9 @@ class AzureTarget:
             if t.forward_hops
         }
 
+    def api_calls(self) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in self.arm.steps]
+
     @property
     def steps(self) -> list[ApiStep]:
         """Every API call and operator step so far (plan mode: what would be done)."""
