@@ -55,6 +55,7 @@ class Transitions:
     record: DrillRecord
     settings: DrillSettings
     watcher: PathWatcher | None
+    prober: Prober | None
     fault_at: float | None
     fault_requested_at: float | None
     restore_at: float | None
@@ -62,6 +63,7 @@ class Transitions:
     back_at: float | None
 
     def enter(self, phase: Phase) -> None: ...
+    def save(self) -> object: ...
     def restore(self) -> None: ...
     def _show(self, what: str) -> None: ...
 
@@ -74,6 +76,8 @@ class Transitions:
         """
         assert self.watcher is not None
         failover = transition == "failover"
+        if failover:
+            self._settle_fault_instant()
         event = self.fault_at if failover else self.restore_at
         assert event is not None
         until = event + within_s
@@ -106,6 +110,19 @@ class Transitions:
         if failover:
             self.enter(Phase.ON_VPN if expected == ON_VPN else Phase.ON_EXPRESSROUTE)
         return took
+
+    def _settle_fault_instant(self) -> None:
+        """Look again once the fate of every probe sent before the inject returned is known."""
+        fault = next((e for e in reversed(self.record.events) if e.get("kind") == "fault"), None)
+        if fault is None or "returned" not in fault or self.fault_requested_at is None:
+            return
+        returned = float(fault["returned"])
+        time.sleep(max(0.0, returned + self.settings.late_ms / 1000.0 - time.time()))
+        self.fault_at = effective_instant(
+            self.fault_requested_at, returned, self.watcher, self.prober, probe_loss=True
+        )
+        fault["effective"] = self.fault_at
+        self.save()
 
     def _wait_until_on(
         self, expected: PathPair, event: float, until: float, transition: str
