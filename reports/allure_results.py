@@ -39,11 +39,13 @@ __all__ = [
     "attach_text",
     "attach_timeline",
     "describe_drill",
+    "describe_html",
     "environment_properties",
     "executor_info",
     "link_record",
     "write_environment",
     "write_executor",
+    "write_global_text",
     "write_results_metadata",
 ]
 
@@ -152,6 +154,11 @@ def describe_drill(
     allure.dynamic.severity(severity)  # type: ignore[no-untyped-call]
 
 
+def describe_html(body: str, secrets: Iterable[str | None] | None = None) -> None:
+    """Set the current test's HTML description (scrubbed). Not part of Allure's history id."""
+    allure.dynamic.description_html(redact(body, secrets))  # type: ignore[no-untyped-call]
+
+
 def link_record(path: Path, name: str = "drill record") -> None:
     """Link the current test to the drill record file (file:// URI of its absolute path)."""
     allure.dynamic.link(path.resolve().as_uri(), name=name)  # type: ignore[no-untyped-call]
@@ -170,11 +177,17 @@ def attach_record(
 
 
 def environment_properties(
-    target: str, extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+    target: str,
+    extra: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    lead: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Versions and host for environment.properties: what ran the drill, against what."""
+    """Versions and host for environment.properties: what ran the drill, against what.
+
+    `lead` entries come first (the report's front page shows the first few)."""
     env = os.environ if environ is None else environ
     props = {
+        **(lead or {}),
         "target": target,
         "erdrill": importlib.metadata.version("erdrill"),
         "bird": _bird_version(),
@@ -196,9 +209,10 @@ def write_environment(
     target: str,
     extra: Mapping[str, str] | None = None,
     secrets: Iterable[str | None] | None = None,
+    lead: Mapping[str, str] | None = None,
 ) -> Path:
     """Write environment.properties into the Allure results folder (scrubbed)."""
-    props = environment_properties(target, extra)
+    props = environment_properties(target, extra, lead=lead)
     lines = [f"{_prop_key(k)}={_prop_value(v)}" for k, v in props.items()]
     return _write(results_dir / "environment.properties", "\n".join(lines) + "\n", secrets)
 
@@ -285,6 +299,22 @@ def write_executor(
     """Write executor.json into the Allure results folder (scrubbed)."""
     info = redact_data(executor_info(run_id, report_url), secrets)
     return _write(results_dir / "executor.json", json.dumps(info, indent=2) + "\n")
+
+
+def write_global_text(
+    results_dir: Path,
+    text: str,
+    name: str,
+    stem: str = "erdrill-run-summary",
+    secrets: Iterable[str | None] | None = None,
+) -> Path:
+    """Write a run-wide text attachment (``<stem>-attachment.txt``) and the
+    ``<stem>-globals.json`` that names it: Allure 3 shows it on the report's front page.
+    Written again under the same names, it replaces the previous one."""
+    source = f"{stem}-attachment.txt"
+    _write(results_dir / source, text, secrets)
+    doc = {"attachments": [{"name": name, "type": "text/plain", "source": source}]}
+    return _write(results_dir / f"{stem}-globals.json", json.dumps(doc, indent=2) + "\n")
 
 
 def write_results_metadata(

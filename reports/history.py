@@ -7,6 +7,9 @@ Lines are scrubbed of secrets before they are written.
 The lines form a hash chain (`reports.integrity`): each holds ``prev``, the SHA-256 of
 the line before it, and ``hash``, that of its own content. Older lines without those
 fields still load; `erdrill verify` reports them as a legacy prefix.
+
+`append` may add fields beside the record's (``extra``: the drill's ``finding_ids`` and
+``finding_changes`` from `reports.findings`); they are hashed into the chain like the rest.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from core.errors import ErdrillError
 from core.record import DrillRecord
@@ -36,9 +40,13 @@ def append(
     record: DrillRecord,
     path: Path = DEFAULT_HISTORY,
     secrets: Iterable[str | None] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Append `record` as one JSON line to `path` and return `path`."""
-    data = redact_data(record.model_dump(mode="json", by_alias=True), secrets)
+    """Append `record` (and the `extra` fields) as one JSON line to `path`; return `path`."""
+    secrets = list(secrets or [])
+    dumped = record.model_dump(mode="json", by_alias=True)
+    dumped.update({k: v for k, v in (extra or {}).items() if k not in integrity.CHAIN_FIELDS})
+    data = redact_data(dumped, secrets)
     line = redact(json.dumps(data, separators=(",", ":"), sort_keys=True), secrets)
     entry = json.loads(line)
     created = not path.exists()

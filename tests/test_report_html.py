@@ -7,16 +7,13 @@ one fails these tests, it never skips them.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from reportkit import decode_embedded, rendered_text, result_id_of
+from reportkit import decode_embedded, rendered_text, result_id_of, run_inner_pytest
 
 from erdrill.cli_report import report
 from reports import allure_results as ar
@@ -109,32 +106,13 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Drill:
     (work / "pytest.ini").write_text("[pytest]\n")  # keep the project's addopts out
     results = work / "allure-results"
     png = work / "timeline.png"
-    env = dict(os.environ)
-    env |= {
-        "DRILL_TEST_PSK": PSK,
-        "DRILL_TEST_PNG": str(png),
-        "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "pytest"),
-            "-c",
-            str(work / "pytest.ini"),
-            "-p",
-            "no:allure_pytest",
-            "-p",
-            "no:cacheprovider",
-            "--alluredir",
-            str(results),
-            "-q",
-            str(work),
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc = run_inner_pytest(
+        work,
+        results,
+        {
+            "DRILL_TEST_PSK": PSK,
+            "DRILL_TEST_PNG": str(png),
+        },
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one scenario fails on purpose
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout

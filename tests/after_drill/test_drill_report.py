@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from reportkit import decode_embedded, rendered_text, result_id_of
+from reportkit import decode_embedded, description_text, rendered_text, result_id_of
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "reports" / "erdrill-report.html"
@@ -42,3 +43,26 @@ def test_the_timeline_is_a_plot_of_the_runs_samples() -> None:
     assert drills and any(p.read_bytes() in pngs for p in drills), (
         "the embedded timeline is not one the drill plotted from its samples"
     )
+
+
+def test_the_documented_plan_shows_its_figures_limits_paths_and_findings(tmp_path: Path) -> None:
+    """Figures at a glance: in the test's description, without opening an attachment."""
+    tr = result_id_of(REPORT, SCENARIO)
+    page = description_text(REPORT, tr, tmp_path / "p3")
+    assert re.search(
+        r"failover outage \d+ ms \(outage_ms\), limit 15000 ms: met by \d+ ms", page
+    ), page[:3000]
+    assert re.search(r"failback outage \d+ ms \(outage_ms\), limit 5000 ms: (met|MISSED) by", page)
+    assert "before: forward expressroute, return expressroute" in page
+    assert "during: forward vpn, return vpn" in page
+    assert "Findings" in page and "Freshness: lab (topology reference, lab prefix erd-lab)" in page
+    attachments = rendered_text(REPORT, f"{tr}/attachments", tmp_path / "p4")
+    assert "findings application/json" in attachments, attachments[-800:]
+
+
+def test_the_front_page_summarises_the_run() -> None:
+    embedded = decode_embedded(REPORT.read_text())
+    env = json.dumps(json.loads(embedded["widgets/allure_environment.json"]))
+    assert "drills this run" in env and "targets overdue" in env, env[:1000]
+    texts = [blob.decode("utf-8", "replace") for blob in embedded.values()]
+    assert any(t.startswith("erdrill drill summary") and SCENARIO in t for t in texts)
