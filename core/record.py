@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import tempfile
@@ -12,9 +13,36 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.outcomes import Category, Phase, Verdict
 
-__all__ = ["SCHEMA", "DrillRecord", "PathsAt", "TransitionFigures", "load", "save", "write_atomic"]
+__all__ = [
+    "SCHEMA",
+    "DrillRecord",
+    "PathsAt",
+    "RouteSpecific",
+    "SessionEnd",
+    "SessionResult",
+    "TransitionFigures",
+    "load",
+    "save",
+    "write_atomic",
+]
 
 SCHEMA = "erdrill.drill/1"
+
+
+class RouteSpecific(BaseModel):
+    """RFC 6412 route-specific convergence: the minimum and maximum across a group of flows.
+
+    A group is every flow (``all``), one protocol (``icmp``, ``tcp``) or one destination
+    (``10.1.1.4``); with one flow in the group the minimum and the maximum are its figure.
+    """
+
+    flows: int
+    loss_derived_min_ms: float
+    loss_derived_max_ms: float
+    outage_min_ms: float
+    outage_max_ms: float
+    fastest: str  # the flow with the least loss-derived time
+    slowest: str  # the flow with the most
 
 
 class TransitionFigures(BaseModel):
@@ -31,6 +59,53 @@ class TransitionFigures(BaseModel):
     duplicates: int = 0
     recovered: bool = False
     per_target: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    route_specific_min_ms: float | None = None
+    route_specific_max_ms: float | None = None
+    route_specific: dict[str, RouteSpecific] = Field(default_factory=dict)  # by group
+
+
+class SessionEnd(enum.StrEnum):
+    """How a long-lived session ended up: it survived, or why it broke."""
+
+    SURVIVED = "survived"
+    NOT_OPENED = "not-opened"  # the connection never opened (no SYN-ACK, refused)
+    RESET = "reset"  # an RST came (ECONNRESET)
+    TIMEOUT = "timeout"  # data unacknowledged past the user timeout (ETIMEDOUT)
+    CLOSED = "closed"  # the peer closed it (EOF)
+    STALLED = "stalled"  # still open at the end, but its data never came back
+    ERROR = "error"  # another socket error, or echoed data that did not match
+
+
+class SessionResult(BaseModel):
+    """One long-lived TCP session opened before the fault and checked after it.
+
+    `stall_ms` is the longest time without echoed data (between two echoes, or from the
+    last echo to the break or the end): at least one message interval when nothing stalls.
+    `phase` says where the session broke (steady-state, failover, failback), if it did.
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    name: str
+    address: str
+    port: int
+    end: SessionEnd
+    reason: str = ""  # in words, with the socket error
+    opened_at: float | None = None
+    broken_at: float | None = None
+    phase: str | None = None
+    interval_ms: float
+    stall_ms: float | None = None
+    stall_from: float | None = None  # the last echo before the longest stall
+    messages_sent: int = 0
+    messages_echoed: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    rtt_max_ms: float | None = None
+
+    @property
+    def survived(self) -> bool:
+        return self.end is SessionEnd.SURVIVED
 
 
 class PathsAt(BaseModel):
@@ -71,6 +146,7 @@ class DrillRecord(BaseModel):
     watchdog: dict[str, Any] | None = None  # set when the undo had to take the second path
     events: list[dict[str, Any]] = Field(default_factory=list)  # requested/effective instants
     transitions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # window, reached
+    sessions: list[SessionResult] = Field(default_factory=list)  # long-lived TCP sessions
     files: dict[str, str] = Field(default_factory=dict)  # attachments beside drill.json
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, validate_assignment=True)
