@@ -137,6 +137,11 @@ class ProbeSection(_Section):
     targets: list[ProbeTargetConfig] = Field(default_factory=list)
     namespace: str | None = None  # network namespace to probe from; None = this host
     host: str = ""  # label of the probing host for the record
+    # long-lived TCP sessions per target across the fault (unset: 2 for the lab, none for
+    # Azure, whose workloads need an echo service on session_port)
+    sessions: int | None = Field(default=None, ge=0, le=16)
+    session_port: int | None = Field(default=None, ge=1, le=65535)
+    session_timeout_s: float | None = Field(default=None, gt=0, le=900)
 
 
 class TargetSection(_Section):

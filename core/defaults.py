@@ -7,11 +7,15 @@ __all__ = [
     "AZURE_SUSTAIN_S",
     "FAILBACK_LIMIT_S",
     "FAILOVER_LIMIT_S",
+    "LAB_SESSIONS",
+    "LAB_SESSION_TIMEOUT_S",
     "LAB_SUSTAIN_S",
     "LAB_UNDO_TIMEOUT_S",
     "LATE_MS",
     "PROBE_RATE",
     "RESTORE_TIMEOUT_S",
+    "SESSION_INTERVAL_MS",
+    "SESSION_TIMEOUT_S",
     "UNDO_TIMEOUT_S",
 ]
 
@@ -25,3 +29,7 @@ FAILOVER_LIMIT_S = 15.0
 FAILBACK_LIMIT_S = 60.0
 LAB_SUSTAIN_S = 2.0  # the lab converges in seconds
 AZURE_SUSTAIN_S = 10.0  # Azure's control plane is read every few seconds
+LAB_SESSIONS = 2  # long-lived TCP sessions per workload in a lab drill (Azure: none unless set)
+SESSION_INTERVAL_MS = 50.0  # each session sends one small message this often
+LAB_SESSION_TIMEOUT_S = 3.0  # a session's data unacknowledged this long breaks it (lab)
+SESSION_TIMEOUT_S = 30.0  # the same against Azure, whose failovers take longer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core import defaults
 from core.config import DrillConfig
@@ -23,6 +24,23 @@ class DrillSettings:
     restore_at_window: bool = False  # a missed window restores at once, not at the abort limit
     plan: bool = False  # print every write (with what it changes), write nothing
     limits_ms: dict[str, float] = field(default_factory=dict)
+    # long-lived TCP sessions per probe target, opened before the fault; None: the target's
+    # default (the lab 2, Azure none: its workloads need an echo service of yours)
+    sessions: int | None = None
+    session_port: int | None = None  # the echo service's port; None: each target's TCP port
+    session_interval_ms: float = defaults.SESSION_INTERVAL_MS
+    session_timeout_s: float | None = None  # None: 3 s for the lab, 30 s for Azure
+
+    def sessions_per_target(self, target: str) -> int:
+        """How many sessions a drill against `target` ("lab", "azure") opens per probe target."""
+        if self.sessions is not None:
+            return self.sessions
+        return defaults.LAB_SESSIONS if target == "lab" else 0
+
+    def session_timeout_for(self, target: str) -> float:
+        if self.session_timeout_s is not None:
+            return self.session_timeout_s
+        return defaults.LAB_SESSION_TIMEOUT_S if target == "lab" else defaults.SESSION_TIMEOUT_S
 
 
 @dataclass
@@ -70,8 +88,16 @@ class DrillOptions:
             restore_at_window=d.restore_at_window,
             plan=plan,
             limits_ms=dict(overrides),
+            **_session_settings(cfg),
         )
         fault = None
         if kind == "azure" and cfg.azure is not None:
             fault = cfg.azure.fault_method
         return cls(kind, fault, settings, overrides, allow_disruption, plan)
+
+
+def _session_settings(cfg: DrillConfig) -> dict[str, Any]:
+    """`[probe] sessions`, `session_port`, `session_timeout_s`, where the config sets them."""
+    probe = cfg.probe
+    names = ("sessions", "session_port", "session_timeout_s")
+    return {n: getattr(probe, n) for n in names if getattr(probe, n, None) is not None}

@@ -34,6 +34,7 @@ from core.record import DrillRecord, save
 from core.routes import RouteTable
 from core.settings import DrillSettings
 from drill.measuring import Measuring
+from drill.sessions import SessionChecks
 from drill.signals import signal_name, signals_deferred
 from drill.steady_state import SteadyStateChecks, paths_at
 from drill.transitions import Transitions, effective_instant
@@ -41,6 +42,7 @@ from drill.watch import PathWatcher
 from drill.watchdog import Rescue, finished_within, take_second_path
 from probes.prober import Prober
 from probes.samples import Sample
+from probes.sessions import SessionProbe
 from targets.target import Target, target_key
 
 __all__ = ["DRILLS_DIR", "Drill", "PauseHook", "target_key"]
@@ -62,7 +64,7 @@ def _iso(t: float | None = None) -> str:
     )
 
 
-class Drill(SteadyStateChecks, Measuring, Transitions):
+class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
     """One failover drill against one target, from steady state to failback."""
 
     def __init__(
@@ -104,6 +106,7 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
         self.switched_at: float | None = None
         self.back_at: float | None = None
         self.prober: Prober | None = None
+        self.session_probe: SessionProbe | None = None  # long-lived sessions (drill.sessions)
         self.watcher: PathWatcher | None = None
         self.samples: list[Sample] = []
         self.route_snapshots: dict[str, list[RouteTable]] = {}
@@ -178,6 +181,7 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
             allowed_networks=self.target.allowed_networks(),
         )
         self.prober.start()
+        self.open_sessions()
         self._pause(Phase.PROBING)
         self.snapshot("before")
         time.sleep(max(self.settings.sustain_s / 2, 0.5))  # a baseline before the fault
@@ -280,6 +284,7 @@ class Drill(SteadyStateChecks, Measuring, Transitions):
         self._stop_probes()
 
     def _stop_probes(self) -> None:
+        self.close_sessions()
         if self.prober is not None:
             with contextlib.suppress(Exception):
                 self.samples = self.prober.stop()

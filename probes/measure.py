@@ -8,7 +8,8 @@ here a *flow* is one target/protocol probe stream and the offered rate is per fl
   Forwarding Delay Threshold counts as lost, so LATE (and UNREACHABLE) count here.
 - Loss-Derived Convergence Time = Convergence Packet Loss / Offered Rate.
 - Route-Specific Convergence Time: the loss-derived time of one route (here: one flow);
-  report the minimum and the maximum across them.
+  report the minimum and the maximum across them (`Convergence.route_specific`: across
+  every flow, per protocol and per destination; one flow's group is its own figure).
 - First Route Convergence Time: event instant to the first packet forwarded again.
 - Convergence Recovery Instant: the forwarding rate is back at the offered rate; it
   counts only if it holds for the Sustained Convergence Validation Time (`sustain_s`).
@@ -157,6 +158,16 @@ class Convergence:
     def _total(self, name: str) -> int:
         return sum(int(getattr(f, name)) for f in self.flows.values())
 
+    def route_specific(self) -> dict[str, dict[str, Any]]:
+        """Min and max across flows: ``all``, each protocol, each destination (RouteSpecific)."""
+        groups: dict[str, list[FlowConvergence]] = defaultdict(list)
+        for name, f in sorted(self.flows.items()):
+            target, _, protocol = name.rpartition("/")
+            for group in ("all", protocol, target):
+                if group:
+                    groups[group].append(f)
+        return {group: _spread(flows) for group, flows in groups.items()}
+
     def as_figures(self) -> dict[str, Any]:
         """The TransitionFigures keys (erdrill/record.py) plus the extra figures."""
         return {
@@ -179,6 +190,7 @@ class Convergence:
             "loss_derived_mean_ms": self.loss_derived_mean_ms,
             "route_specific_min_ms": self.route_specific_min_ms,
             "route_specific_max_ms": self.route_specific_max_ms,
+            "route_specific": self.route_specific(),
             "outage_lower_bound": self.outage_lower_bound,
             "loss_at_start": self.loss_at_start,
             "rate_derived_ms": self.rate_derived_ms,
@@ -272,6 +284,20 @@ def summarize(samples: Iterable[Sample]) -> SteadyState:
 
 
 # -- internals ---------------------------------------------------------------------------
+
+
+def _spread(flows: Sequence[FlowConvergence]) -> dict[str, Any]:
+    fastest = min(flows, key=lambda f: f.loss_derived_ms)
+    slowest = max(flows, key=lambda f: f.loss_derived_ms)
+    return {
+        "flows": len(flows),
+        "loss_derived_min_ms": fastest.loss_derived_ms,
+        "loss_derived_max_ms": slowest.loss_derived_ms,
+        "outage_min_ms": min(f.outage_ms for f in flows),
+        "outage_max_ms": max(f.outage_ms for f in flows),
+        "fastest": fastest.flow,
+        "slowest": slowest.flow,
+    }
 
 
 def _ms(seconds: float) -> float:

@@ -3,8 +3,9 @@
 `drill_description_html` puts in the test's description (shown on its overview, no
 attachment to open) the verdict, the failover and failback figures (``outage_ms``,
 ``loss_derived_ms``) with each limit and by how much it was met or missed, the path
-before, during and after the fault, the findings with their actions and the target's
-freshness. The description is not part of Allure's history id, so a drill run twice is
+before, during and after the fault, the route-specific minimum and maximum across flows
+(RFC 6412), the long-lived sessions (survived or broken, their longest stall), the findings
+with their actions and the target's freshness. The description is not part of Allure's history id, so a drill run twice is
 still one test with two history entries. `run_summary_text` is the same across the drills
 of a run, for the report's front page.
 """
@@ -27,7 +28,9 @@ __all__ = [
     "figure_rows",
     "figures_lines",
     "path_lines",
+    "route_specific_lines",
     "run_summary_text",
+    "session_lines",
 ]
 
 GLANCE_FIGURES: dict[str, str] = {"outage_ms": "outage", "loss_derived_ms": "loss-derived"}
@@ -97,6 +100,44 @@ def path_lines(record: DrillRecord) -> list[str]:
     return out
 
 
+def route_specific_lines(record: DrillRecord) -> list[str]:
+    """``failover route-specific (tcp, 1 flow): loss-derived 4-4 ms, outage 4-4 ms``."""
+    out = []
+    for transition in TRANSITIONS:
+        figures: TransitionFigures | None = getattr(record, transition)
+        if figures is None:
+            continue
+        for group, rs in figures.route_specific.items():
+            flows = f"{rs.flows} flow{'s' if rs.flows != 1 else ''}"
+            spread = (
+                f"min {rs.loss_derived_min_ms:.0f} ms ({rs.fastest}), "
+                f"max {rs.loss_derived_max_ms:.0f} ms ({rs.slowest})"
+                if rs.flows > 1
+                else f"{rs.loss_derived_max_ms:.0f} ms"
+            )
+            out.append(
+                f"{transition} route-specific {group} ({flows}): loss-derived {spread}; "
+                f"outage {rs.outage_min_ms:.0f}-{rs.outage_max_ms:.0f} ms"
+            )
+    return out
+
+
+def session_lines(record: DrillRecord) -> list[str]:
+    """``session workload#1 to 10.1.1.4:443: survived, longest stall 212 ms, 80/80 echoed``."""
+    out = []
+    for r in record.sessions:
+        stall = "" if r.stall_ms is None else f", longest stall {r.stall_ms:.0f} ms"
+        echoed = f", {r.messages_echoed}/{r.messages_sent} messages echoed"
+        if r.survived:
+            out.append(f"session {r.name} to {r.address}:{r.port}: survived{stall}{echoed}")
+        else:
+            out.append(
+                f"session {r.name} to {r.address}:{r.port}: BROKEN ({r.end}) in the "
+                f"{r.phase or 'steady-state'}: {r.reason}{stall}{echoed}"
+            )
+    return out
+
+
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
@@ -154,11 +195,18 @@ def drill_description_html(
         parts.append("</ul>")
     else:
         parts.append("<p>No failover or failback figures (no fault was injected).</p>")
-    paths = path_lines(record)
-    if paths:
-        parts.append("<p>Path in use:</p><ul>")
-        parts += [f"<li>{_e(p)}</li>" for p in paths]
-        parts.append("</ul>")
+    for title, lines in (
+        (
+            "Route-specific convergence (RFC 6412, minimum and maximum across flows):",
+            route_specific_lines(record),
+        ),
+        ("Path in use:", path_lines(record)),
+        ("Long-lived sessions across the fault:", session_lines(record)),
+    ):
+        if lines:
+            parts.append(f"<p>{_e(title)}</p><ul>")
+            parts += [f"<li>{_e(line)}</li>" for line in lines]
+            parts.append("</ul>")
     parts += _findings_html(assessment)
     if fresh is not None:
         parts.append(f"<p>Freshness: {_e(fresh.text())}</p>")
@@ -200,6 +248,7 @@ def run_summary_text(
         lines.append(f"  verdict: {_verdict(record)}")
         lines += [f"  {t}" for t in figures_lines(record)]
         lines += [f"  path {p}" for p in path_lines(record)]
+        lines += [f"  {t}" for t in session_lines(record)]
         if assessment is not None:
             for d in assessment.findings:
                 lines.append(

@@ -6,7 +6,8 @@ a severity (critical, major, minor), a title and the recommended action. `derive
 engine's ``did not fail over:``, ``abort guard:``, ``watchdog:`` lines), its failure
 category (``limit-exceeded``, ``not-restored``) and its failover outage against the BGP
 hold timer of its timer profile (an outage of about the hold time means BFD did not
-detect the failure). `assess` compares with the previous drill of the same target and
+detect the failure) and its long-lived sessions (``sessions``: one broken across the
+failover or failback, or one that never opened or broke in the steady state). `assess` compares with the previous drill of the same target and
 fault in the drill history: each finding is ``new`` or ``recurring``, and findings of
 the previous drill that are gone are ``fixed``. `Assessment.history_fields` is what the
 history line keeps (``finding_ids``, ``finding_changes``).
@@ -36,6 +37,7 @@ __all__ = [
     "finding_ids_of",
     "hold_timer_ms",
     "previous_drill",
+    "session_findings",
     "target_key",
     "target_label",
 ]
@@ -165,6 +167,26 @@ CATALOGUE: dict[str, FindingSpec] = {
             "the hold timer (180 s by default on ExpressRoute).",
         ),
         _spec(
+            "ERD-SESSION-001",
+            "session-broken",
+            _M,
+            "An established session broke across the failover",
+            "Users lose their connections when the path changes: make routing symmetric on "
+            "both paths (the same preference on-premises and in Azure), and keep firewall "
+            "state across the paths (one firewall or a synchronised cluster in front of both "
+            "the CE and the VPN device, or the ExpressRoute and VPN interfaces in one zone); "
+            "else accept that sessions reconnect after every failover and failback.",
+        ),
+        _spec(
+            "ERD-SESSION-002",
+            "session-not-opened",
+            _M,
+            "A long-lived session could not be opened or broke in the steady state",
+            "Connections fail before any fault: look for asymmetric routing through a "
+            "stateful firewall (ERD-ASYM-001), a firewall rule or a workload that does not "
+            "answer on the session port; for Azure, check the echo service on session_port.",
+        ),
+        _spec(
             "ERD-RESTORE-001",
             "not-restored",
             _C,
@@ -272,6 +294,8 @@ def derive(record: DrillRecord) -> list[Detected]:
         d.spec.slug == "no-failover" for d in found.values()
     ):
         add(_BY_SLUG["no-failover"], record.message or "traffic did not fail over")
+    for text, steady in session_findings(record):
+        add(_BY_SLUG["session-not-opened" if steady else "session-broken"], text)
     outage = record.failover.outage_ms if record.failover else None
     hold = hold_timer_ms(record)
     if outage is not None and outage >= hold * HOLD_TIMER_SHARE:
@@ -282,6 +306,24 @@ def derive(record: DrillRecord) -> list[Detected]:
             f"(timer profile {profile})",
         )
     return sorted(found.values(), key=lambda d: (_RANK[d.spec.severity], d.spec.id))
+
+
+def session_findings(record: DrillRecord) -> list[tuple[str, bool]]:
+    """Each session that did not survive, in words, and whether it was in the steady state."""
+    out = []
+    for r in record.sessions:
+        if r.survived:
+            continue
+        stall = f", stalled {r.stall_ms:.0f} ms" if r.stall_ms is not None else ""
+        phase = r.phase or "steady-state"
+        out.append(
+            (
+                f"session {r.name} to {r.address}:{r.port} {r.end} in the {phase}: "
+                f"{r.reason}{stall} ({r.messages_echoed}/{r.messages_sent} messages echoed)",
+                phase == "steady-state",
+            )
+        )
+    return out
 
 
 def target_key(record: DrillRecord) -> tuple[str, str, str, str]:

@@ -44,6 +44,9 @@ def limit_for(record: DrillRecord, transition: str, figure: str) -> float | None
 def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill summary") -> Table:
     """One row per drill and transition: figures against limits, counts and the outcome.
 
+    The sessions column (first row of a drill; only when a drill kept sessions) counts the
+    long-lived sessions that survived out of those opened.
+
     The first cell names the drill (scenario, run id, target, fault) and its verdict.
     """
     table = Table(title=title, header_style="bold")
@@ -52,6 +55,9 @@ def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill su
     for label in FIGURES.values():
         table.add_column(label, justify="right", min_width=6)
     table.add_column("lost/sent", justify="right", min_width=5)
+    sessions = any(r.sessions for r in records)
+    if sessions:
+        table.add_column("sessions\nkept", justify="right", min_width=5)
     table.add_column("result", min_width=8)
     for rec in records:
         present = [t for t in TRANSITIONS if getattr(rec, t) is not None]
@@ -63,6 +69,7 @@ def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill su
                 transition,
                 *cells,
                 f"{figures.lost}/{figures.sent}",
+                *([_sessions(rec) if i == 0 else Text("")] if sessions else []),
                 _result(figures, exceeded),
                 end_section=i == len(present) - 1,
             )
@@ -70,7 +77,13 @@ def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill su
             note = rec.message or f"no figures (stopped in phase {rec.phase})"
             blanks = ["-"] * len(FIGURES)
             table.add_row(
-                _drill_cell(rec), "-", *blanks, "-", Text(note, style="yellow"), end_section=True
+                _drill_cell(rec),
+                "-",
+                *blanks,
+                "-",
+                *([_sessions(rec)] if sessions else []),
+                Text(note, style="yellow"),
+                end_section=True,
             )
     intervals = sorted({r.sampling_interval_ms for r in records if r.sampling_interval_ms})
     if intervals:
@@ -130,6 +143,15 @@ def _figure_cells(
         else:
             cells.append(Text(f"{value:.0f} <= {limit:g}", style="green"))
     return cells, exceeded
+
+
+def _sessions(rec: DrillRecord) -> Text:
+    """Long-lived sessions that survived out of those opened: ``2/2``, red when any broke."""
+    if not rec.sessions:
+        return Text("-")
+    kept = sum(1 for s in rec.sessions if s.survived)
+    style = "green" if kept == len(rec.sessions) else "bold red"
+    return Text(f"{kept}/{len(rec.sessions)}", style=style)
 
 
 def _result(figures: TransitionFigures, exceeded: bool) -> Text:

@@ -19,7 +19,7 @@ from reportkit import run_inner_pytest
 
 from core.errors import ConfigError
 from core.paths import PathKind, PathPair
-from core.record import DrillRecord, PathsAt, TransitionFigures
+from core.record import DrillRecord, PathsAt, RouteSpecific, SessionResult, TransitionFigures
 from drill.steady_state import ProblemKind, steady_state_problems
 from reports import allure_results as ar
 from reports import findings, freshness, history, integrity
@@ -357,3 +357,102 @@ def test_figures_in_the_description_leave_the_allure_history_id_alone(tmp_path: 
         shown = json.dumps(result.get("parameters", []))
         assert "254.6" not in shown and "1800" not in shown and "255" not in shown
         assert all(p.get("excluded") for p in result.get("parameters", [])), shown
+
+
+def _session(name: str, end: str, phase: str | None, **extra: Any) -> SessionResult:
+    fields: dict[str, Any] = {
+        "name": name,
+        "address": "10.1.1.4",
+        "port": 443,
+        "end": end,
+        "phase": phase,
+        "interval_ms": 50.0,
+        "stall_ms": 212.0,
+        "messages_sent": 80,
+        "messages_echoed": 80,
+    }
+    fields.update(extra)
+    return SessionResult.model_validate(fields)
+
+
+def test_sessions_that_broke_become_findings_and_show_in_the_description() -> None:
+    rec = drill("s1")
+    rec.sessions = [
+        _session("workload#1", "survived", None),
+        _session(
+            "workload#2",
+            "timeout",
+            "failover",
+            reason="sent data unacknowledged past the user timeout (ETIMEDOUT)",
+            stall_ms=3000.0,
+            messages_echoed=40,
+        ),
+    ]
+    detected = {d.spec.id: d for d in findings.derive(rec)}
+    assert set(detected) == {"ERD-SESSION-001"}
+    (detail,) = detected["ERD-SESSION-001"].details
+    assert "workload#2" in detail and "timeout in the failover" in detail
+    assert "stalled 3000 ms" in detail and "40/80" in detail
+    assert "symmetric" in detected["ERD-SESSION-001"].spec.action
+    html = drill_description_html(rec, findings.assess(rec, []))
+    assert "workload#1 to 10.1.1.4:443: survived, longest stall 212 ms" in html
+    assert "workload#2 to 10.1.1.4:443: BROKEN (timeout) in the failover" in html
+    assert "ERD-SESSION-001" in html
+    text = run_summary_text([(rec, None)])
+    assert "session workload#2 to 10.1.1.4:443: BROKEN" in text
+
+
+def test_a_session_that_never_opened_is_a_steady_state_finding() -> None:
+    rec = drill("s2")
+    rec.sessions = [
+        _session(
+            "workload#1",
+            "not-opened",
+            "steady-state",
+            reason="no connection in 3 s",
+            stall_ms=None,
+            messages_sent=0,
+            messages_echoed=0,
+        )
+    ]
+    assert [d.spec.id for d in findings.derive(rec)] == ["ERD-SESSION-002"]
+    rec.sessions = [_session("workload#1", "survived", None)]
+    assert findings.derive(rec) == []
+
+
+def test_route_specific_figures_show_in_the_description() -> None:
+    rs: dict[str, Any] = {
+        "flows": 2,
+        "loss_derived_min_ms": 4.0,
+        "loss_derived_max_ms": 9.0,
+        "outage_min_ms": 5.0,
+        "outage_max_ms": 11.0,
+        "fastest": "10.1.1.4/icmp",
+        "slowest": "10.1.1.4/tcp",
+    }
+    one = {**rs, "flows": 1, "loss_derived_min_ms": 9.0, "outage_min_ms": 11.0}
+    rec = drill("s3")
+    assert rec.failover is not None
+    rec.failover = rec.failover.model_copy(
+        update={
+            "route_specific": {
+                "all": RouteSpecific.model_validate(rs),
+                "tcp": RouteSpecific.model_validate(one),
+            }
+        }
+    )
+    html = drill_description_html(rec)
+    assert (
+        "failover route-specific all (2 flows): loss-derived min 4 ms (10.1.1.4/icmp), "
+        "max 9 ms (10.1.1.4/tcp); outage 5-11 ms" in html
+    )
+    assert "failover route-specific tcp (1 flow): loss-derived 9 ms; outage 11-11 ms" in html
+
+
+def test_the_summary_table_counts_the_sessions_kept() -> None:
+    from reports.summary import render_summary
+
+    rec = drill("s4")
+    assert "sessions" not in render_summary([rec], width=160)
+    rec.sessions = [_session("workload#1", "survived", None), _session("w#2", "reset", "failover")]
+    assert "1/2" in render_summary([rec], width=160)

@@ -157,6 +157,33 @@ def test_two_targets_give_route_specific_min_and_max() -> None:
     assert f["sent"] == 400
 
 
+def test_route_specific_min_and_max_per_protocol_and_destination() -> None:
+    flows = [
+        stream("R" * 120 + "." * 10 + "R" * 170, target="10.0.0.1"),
+        stream("R" * 120 + "." * 30 + "R" * 150, target="10.0.0.1", protocol=Protocol.TCP),
+        stream("R" * 120 + "." * 20 + "R" * 160, target="10.0.0.2"),
+        stream("R" * 300, target="10.0.0.2", protocol=Protocol.TCP),
+    ]
+    c = measure([s for f in flows for s in f])
+    figures = TransitionFigures.model_validate(c.as_figures())
+    rs = figures.route_specific
+    assert set(rs) == {"all", "icmp", "tcp", "10.0.0.1", "10.0.0.2"}
+    assert (rs["all"].flows, rs["all"].loss_derived_min_ms, rs["all"].loss_derived_max_ms) == (
+        4,
+        0.0,
+        300.0,
+    )
+    assert (rs["all"].fastest, rs["all"].slowest) == ("10.0.0.2/tcp", "10.0.0.1/tcp")
+    assert (rs["icmp"].loss_derived_min_ms, rs["icmp"].loss_derived_max_ms) == (100.0, 200.0)
+    assert (rs["tcp"].loss_derived_min_ms, rs["tcp"].loss_derived_max_ms) == (0.0, 300.0)
+    assert (rs["10.0.0.1"].loss_derived_min_ms, rs["10.0.0.1"].loss_derived_max_ms) == (
+        100.0,
+        300.0,
+    )
+    assert (rs["10.0.0.2"].outage_min_ms, rs["10.0.0.2"].outage_max_ms) == (0.0, 210.0)
+    assert (figures.route_specific_min_ms, figures.route_specific_max_ms) == (0.0, 300.0)
+
+
 def test_window_end_drops_later_probes() -> None:
     pattern = "R" * 120 + "." * 25 + "R" * 100 + "." * 55
     c = measure(stream(pattern), window_end=T0 + 2.44)
@@ -174,7 +201,12 @@ def test_figures_fit_the_drill_record() -> None:
     )
     extra = figures.model_extra or {}
     assert extra["sampling_interval_ms"] == 10.0 and extra["sustain_s"] == 0.1
-    assert extra["route_specific_min_ms"] == extra["route_specific_max_ms"] == 250.0
+    assert figures.route_specific_min_ms == figures.route_specific_max_ms == 250.0
+    (group, rs), *_ = figures.route_specific.items()
+    assert group == "all" and rs.flows == 1  # one flow: min and max are its figure
+    assert rs.loss_derived_min_ms == rs.loss_derived_max_ms == figures.loss_derived_ms
+    assert rs.outage_min_ms == rs.outage_max_ms == figures.outage_ms
+    assert set(figures.route_specific) == {"all", "icmp", "10.0.0.1"}
 
 
 def test_bad_arguments_are_refused() -> None:
