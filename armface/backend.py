@@ -12,10 +12,13 @@ operations) in front of any backend.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from core.face_profile import WRITE_OPERATIONS
 
 __all__ = [
     "LRO_OPERATIONS",
@@ -40,14 +43,6 @@ LRO_OPERATIONS = frozenset(
         "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
         "ExpressRouteCircuitPeerings_CreateOrUpdate",
         "NetworkWatchers_GetNextHop",
-    }
-)
-# Operations that change something (plan mode must make none of these).
-WRITE_OPERATIONS = frozenset(
-    {
-        "ExpressRouteCircuitPeerings_CreateOrUpdate",
-        "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
-        "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
     }
 )
 
@@ -86,6 +81,7 @@ class Call:
     params: Mapping[str, str]
     query: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +109,10 @@ class Backend(Protocol):
 
     def answer(self, call: Call) -> Reply: ...
 
+    def precheck(self, call: Call) -> Reply | None:
+        """Why ARM would refuse the call before accepting it (404, 400, 412), else None."""
+        ...
+
 
 class ResourceBackend:
     """ARM bookkeeping over network facts that a subclass supplies.
@@ -124,6 +124,7 @@ class ResourceBackend:
     def __init__(self, names: ResourceNames | None = None) -> None:
         self.names = names or ResourceNames()
         self._lock = threading.Lock()
+        self.peering_etag = _etag()
 
     # --- facts (override) --------------------------------------------------------------
     def effective_routes(self) -> list[dict[str, Any]]:
@@ -166,8 +167,31 @@ class ResourceBackend:
 
     # --- ARM ------------------------------------------------------------------------------
     def answer(self, call: Call) -> Reply:
-        n = self.names
-        p = call.params
+        refusal = self.answer_refusal(call)
+        if refusal is not None:
+            return refusal
+        handler = getattr(self, "_" + call.operation, None)
+        if handler is None:
+            return error_reply(400, "UnsupportedOperation", f"{call.operation} is not served here")
+        with self._lock:
+            refused = self._refused(call)
+            reply: Reply = refused if refused is not None else handler(call)
+        return reply
+
+    def precheck(self, call: Call) -> Reply | None:
+        """Why ARM would refuse this call before accepting it (404, 400, 412), else None.
+
+        The face asks before it accepts a write whose change it makes later.
+        """
+        first = self.answer_refusal(call)
+        if first is not None:
+            return first
+        with self._lock:
+            return self._refused(call)
+
+    def answer_refusal(self, call: Call) -> Reply | None:
+        """A 404 for a subscription or resource group that is not the face's."""
+        n, p = self.names, call.params
         if p.get("subscriptionId") != n.subscription_id:
             return error_reply(
                 404,
@@ -180,12 +204,11 @@ class ResourceBackend:
                 "ResourceGroupNotFound",
                 f"Resource group '{p.get('resourceGroupName')}' could not be found.",
             )
-        handler = getattr(self, "_" + call.operation, None)
-        if handler is None:
-            return error_reply(400, "UnsupportedOperation", f"{call.operation} is not served here")
-        with self._lock:
-            reply: Reply = handler(call)
-        return reply
+        return None
+
+    def _refused(self, call: Call) -> Reply | None:
+        check = getattr(self, "_check_" + call.operation, None)
+        return check(call) if check is not None else None
 
     def _missing(self, kind: str, name: str) -> Reply:
         return error_reply(
@@ -220,9 +243,10 @@ class ResourceBackend:
             peers = [x for x in peers if x.get("neighbor") == peer]
         return Reply(200, {"value": peers})
 
-    def _VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
-        gw = self._gateway(call)
-        if gw != self.names.er_gateway:
+    def _check_VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation(
+        self, call: Call
+    ) -> Reply | None:
+        if self._gateway(call) != self.names.er_gateway:
             return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
         location = call.query.get("peeringLocation", "")
         if location != self.names.peering_location:
@@ -231,13 +255,20 @@ class ResourceBackend:
                 "InvalidPeeringLocation",
                 f"Peering location '{location}' has no circuit connected to this gateway.",
             )
-        self.start_site_failover(location)
+        return None
+
+    def _VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
+        self.start_site_failover(call.query.get("peeringLocation", ""))
         return Reply(200, "Failover simulation started")
 
-    def _VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
-        gw = self._gateway(call)
-        if gw != self.names.er_gateway:
+    def _check_VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(
+        self, call: Call
+    ) -> Reply | None:
+        if self._gateway(call) != self.names.er_gateway:
             return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        return None
+
+    def _VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
         self.stop_site_failover()
         return Reply(200, "Failover simulation stopped")
 
@@ -277,7 +308,7 @@ class ResourceBackend:
             "id": n.resource_id("expressRouteCircuits", n.circuit, "peerings", n.peering),
             "name": n.peering,
             "type": "Microsoft.Network/expressRouteCircuits/peerings",
-            "etag": 'W/"00000000-0000-0000-0000-000000000002"',
+            "etag": self.peering_etag,
             "properties": {
                 **self.peering_properties(),
                 "state": self.peering_state(),
@@ -299,7 +330,7 @@ class ResourceBackend:
     def _ExpressRouteCircuitPeerings_Get(self, call: Call) -> Reply:
         return self._peering_missing(call) or Reply(200, self._peering_body())
 
-    def _ExpressRouteCircuitPeerings_CreateOrUpdate(self, call: Call) -> Reply:
+    def _check_ExpressRouteCircuitPeerings_CreateOrUpdate(self, call: Call) -> Reply | None:
         missing = self._peering_missing(call)
         if missing is not None:
             return missing
@@ -310,7 +341,19 @@ class ResourceBackend:
             return error_reply(
                 400, "InvalidRequestFormat", "properties.state must be 'Enabled' or 'Disabled'"
             )
-        self.set_peering_state(state)
+        match = call.headers.get("if-match")
+        if match is not None and match not in ("*", self.peering_etag):
+            return error_reply(
+                412,
+                "PreconditionFailed",
+                f"The condition specified using HTTP conditional header(s) is not met: "
+                f"If-Match {match} does not match the current etag {self.peering_etag}.",
+            )
+        return None
+
+    def _ExpressRouteCircuitPeerings_CreateOrUpdate(self, call: Call) -> Reply:
+        self.set_peering_state(str(call.body["properties"]["state"]))
+        self.peering_etag = _etag()
         return Reply(200, self._peering_body())
 
     def _NetworkWatchers_GetNextHop(self, call: Call) -> Reply:
@@ -318,6 +361,10 @@ class ResourceBackend:
             return self._missing("networkWatchers", call.params.get("networkWatcherName", ""))
         body = call.body if isinstance(call.body, dict) else {}
         return Reply(200, self.next_hop(str(body.get("destinationIPAddress", ""))))
+
+
+def _etag() -> str:
+    return f'W/"{uuid.uuid4()}"'
 
 
 class ScriptedBackend:
@@ -332,6 +379,10 @@ class ScriptedBackend:
         self.names = inner.names
         self._script: dict[str, deque[Reply]] = {k: deque(v) for k, v in (script or {}).items()}
         self._lock = threading.Lock()
+
+    def precheck(self, call: Call) -> Reply | None:
+        check = getattr(self.inner, "precheck", None)
+        return check(call) if check is not None else None
 
     def add(self, operation: str, *replies: Reply) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from pydantic import (
 
 from core import defaults
 from core.errors import ConfigError
+from core.face_profile import FaceProfile
 
 __all__ = [
     "LAB_FACE",
@@ -223,6 +224,7 @@ class AzureConfig(_Section):
     poll_interval_s: float = 5.0  # LRO poll interval when the server sends no Retry-After
     retry_attempts: int = Field(default=5, ge=1, le=20)  # per call, for 429 and 5xx
     retry_after_cap_s: float = 60.0  # a Retry-After longer than this fails the call
+    face: FaceProfile | None = None  # arm_endpoint "lab" only: how the face behaves
 
     @field_validator(
         "operator_wait_s",
@@ -283,6 +285,11 @@ class AzureConfig(_Section):
             raise ValueError(
                 f"peering: a drill may disable only AzurePrivatePeering, not {self.peering!r} "
                 "(Microsoft peering carries other services)"
+            )
+        if self.face is not None and self.arm_endpoint != LAB_FACE:
+            raise ValueError(
+                "face: [azure.face] shapes only the lab's face; set arm_endpoint = 'lab' or "
+                "remove it"
             )
         return self
 

@@ -5,7 +5,12 @@ Retry-After the server sends, unbounded. It is switched off (retry_total=0) and 
 explicit layer replaces it: tenacity retries 429, 500, 502, 503, 504 and connection errors
 up to `retry_attempts` times, sleeping the server's Retry-After when given (a Retry-After
 above `retry_after_cap_s` fails at once) or an exponential backoff (0.5 s doubling, at most
-8 s). A long-running operation is retried whole (re-issued) if its polling fails.
+8 s). A write refused with 409 AnotherOperationInProgress (an earlier write on the
+resource, e.g. one that timed out here, still runs) is asked again every
+`poll_interval_s` until it is accepted, within `operation_timeout_s`. A long-running
+operation is retried whole (re-issued) if its polling fails; one that ends Failed is not
+retried and fails with ARM's error code and message. Polling follows the server's
+Retry-After (azure-core's ARM polling), `poll_interval_s` when none is sent.
 
 Bounds: every long-running operation waits at most `operation_timeout_s`, then fails with
 "operation X did not complete within N s". Errors are one-line TargetErrors
@@ -24,22 +29,17 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from azure.core.polling import LROPoller
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from core.config import AzureConfig
 from core.errors import ErdrillError, TargetError
 from targets.azure.cloud import credential_options, scope_for
-from targets.azure.errors import explain, retry_after, retryable
+from targets.azure.errors import conflicting, explain, retry_after, retryable
 
 __all__ = ["ApiStep", "Arm", "Connection", "raw_json"]
 
 T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class Connection:
@@ -107,9 +107,7 @@ class Arm:
                 if cred is None:
                     from azure.identity import DefaultAzureCredential
 
-                    cred = self._credential = DefaultAzureCredential(
-                        **credential_options(self.cfg)
-                    )
+                    cred = self._credential = DefaultAzureCredential(**credential_options(self.cfg))
                 scope = scope_for(self.endpoint, self.cfg)
                 kwargs: dict[str, Any] = {}
                 if self.connection.ca_bundle:
@@ -148,7 +146,20 @@ class Arm:
         after = retry_after(exc)
         if after is not None:
             return after
+        if conflicting(exc):  # an earlier write still runs: ask again at the poll interval
+            return self.cfg.poll_interval_s
         return float(min(8.0, 0.5 * 2 ** (retry_state.attempt_number - 1)))
+
+    def _stop(self, retry_state: RetryCallState) -> bool:
+        """Past operation_timeout_s, always; else after retry_attempts, unless a write still
+        runs (409 AnotherOperationInProgress), which is waited out."""
+        if (retry_state.seconds_since_start or 0.0) >= self.cfg.operation_timeout_s:
+            return True
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        return not conflicting(exc) and retry_state.attempt_number >= self.cfg.retry_attempts
+
+    def _retry(self, exc: BaseException) -> bool:
+        return retryable(exc, self.cfg.retry_after_cap_s) or conflicting(exc)
 
     def call(
         self, action: str, detail: str, fn: Callable[[], T], *, write: bool = False
@@ -159,9 +170,8 @@ class Arm:
             return None
         self.record(action, write, detail, performed=True)
         retrying = Retrying(
-            retry=retry_if_exception(lambda exc: retryable(exc, self.cfg.retry_after_cap_s)),
-            stop=stop_after_attempt(self.cfg.retry_attempts)
-            | stop_after_delay(self.cfg.operation_timeout_s),
+            retry=retry_if_exception(self._retry),
+            stop=self._stop,
             wait=self._wait,
             sleep=self.sleep,
             reraise=True,

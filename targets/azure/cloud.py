@@ -37,7 +37,9 @@ def cloud_of(name: str) -> Cloud:
     """The endpoints of a cloud by its config name (AzureCloud, AzureUSGovernment, ...)."""
     sdk, authority = CLOUDS[name]
     arm = get_arm_endpoints(sdk)
-    return Cloud(name, str(arm["resource_manager"]).rstrip("/"), authority, arm["credential_scopes"][0])
+    return Cloud(
+        name, str(arm["resource_manager"]).rstrip("/"), authority, arm["credential_scopes"][0]
+    )
 
 
 def endpoint_of(cfg: AzureConfig) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "RETRY_STATUS",
     "DisruptionRefused",
     "ShapeError",
+    "conflicting",
     "error_code",
     "error_message",
     "explain",
@@ -112,6 +113,32 @@ def retryable(exc: BaseException, retry_after_cap_s: float) -> bool:
     return False
 
 
+def conflicting(exc: BaseException | None) -> bool:
+    """A 409 AnotherOperationInProgress: an earlier write on the resource still runs."""
+    return (
+        isinstance(exc, HttpResponseError)
+        and exc.status_code == 409
+        and error_code(exc) == "AnotherOperationInProgress"
+    )
+
+
+def ended_as(exc: HttpResponseError) -> str | None:
+    """'Failed: CODE: message' when a long-running operation ended Failed or Canceled."""
+    response: Any = exc.response
+    try:
+        body = response.json() if response is not None else None
+    except Exception:
+        return None
+    if not isinstance(body, dict) or body.get("status") not in ("Failed", "Canceled"):
+        return None
+    found = body.get("error")
+    err: dict[str, Any] = found if isinstance(found, dict) else {}
+    return (
+        f"{body['status']}: {err.get('code', 'no error code')}: "
+        f"{first_line(str(err.get('message', '')))}"
+    )
+
+
 def error_code(exc: Exception) -> str:
     """ARM's error code, else the HTTP reason, else the exception's type."""
     err = getattr(exc, "error", None)
@@ -136,6 +163,9 @@ def first_line(text: str) -> str:
 
 def _http(action: str, detail: str, exc: HttpResponseError, cfg: AzureConfig) -> TargetError:
     status = exc.status_code
+    ended = ended_as(exc)
+    if ended is not None:
+        return TargetError(f"azure: {action} ({detail}): the operation ended {ended}")
     if status is None or status < 400:
         return TargetError(
             f"azure: {action} ({detail}): unexpected response: {first_line(str(exc))}"

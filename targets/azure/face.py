@@ -81,20 +81,10 @@ class LabFace:
         return self.server.token
 
     def write_request_log(self) -> Path:
-        """Keep the face's request log (method, path, operation, status) beside face.json."""
+        """Keep the face's request log (method, path, operation, status, ...) beside face.json
+        (the access log, access.jsonl, is written as requests come)."""
         path = self.lab.run_dir / "armface" / REQUEST_LOG
-        lines = [
-            json.dumps(
-                {
-                    "method": r.method,
-                    "path": r.path,
-                    "operation": r.operation,
-                    "status": r.status,
-                    "write": r.is_write,
-                }
-            )
-            for r in self.server.requests
-        ]
+        lines = [json.dumps(r.to_dict()) for r in self.server.requests]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return path
 
@@ -130,7 +120,7 @@ def make_azure_target(
     server: Server | None = None
     try:
         lab.up()
-        server = serve(LabBackend(lab), lab.run_dir)
+        server = serve(LabBackend(lab), lab.run_dir, profile=cfg.azure.face)
         conn = arm_connection(cfg.azure, lab.run_dir)
         return AzureTarget(
             cfg,
@@ -205,7 +195,7 @@ def undo_azure_entry(entry: dict[str, Any], allow_disruption: bool) -> None:
     server: Server | None = None
     try:
         if lab is not None:
-            server = serve(LabBackend(lab), lab.run_dir)
+            server = serve(LabBackend(lab), lab.run_dir, profile=cfg.azure.face)
         conn = arm_connection(cfg.azure, lab.run_dir if lab else None)
         AzureTarget(cfg, conn, allow_disruption=True).fault(name).restore()
     except TargetError as exc:

@@ -95,11 +95,12 @@ class DisablePeering(AzureFault):
         arm, cfg = self.arm, self.reads.cfg
         body = self.reads.peering_body()
         current = dig_str(body, "properties", "state")
+        settled = body["properties"].get("provisioningState", "Succeeded") == "Succeeded"
         detail = (
             f"PUT circuit {cfg.circuit} peering {cfg.peering} state {current} -> {state} "
             "(express_route_circuit_peerings.begin_create_or_update)"
         )
-        if current == state and not arm.plan:
+        if current == state and settled and not arm.plan:  # a write still running may change it
             arm.record("peering write", True, detail + ": already so, skipped", False)
             return
         new = {**body, "properties": {**body["properties"], "state": state}}

@@ -1,0 +1,81 @@
+"""The ARM paths the face serves: (method, operationId, path pattern), as in the swagger."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["OPERATION_URL", "ROUTES"]
+
+_PREFIX = (
+    r"^/subscriptions/(?P<subscriptionId>[^/]+)/resourceGroups/(?P<resourceGroupName>[^/]+)"
+    r"/providers/Microsoft\.Network/"
+)
+_SEG = r"(?P<{}>[^/]+)"
+ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
+    (
+        method,
+        op,
+        re.compile(_PREFIX + pattern.format(*[_SEG.format(n) for n in names]) + "$", re.IGNORECASE),
+    )
+    for method, op, pattern, names in [
+        (
+            "POST",
+            "NetworkInterfaces_GetEffectiveRouteTable",
+            "networkInterfaces/{}/effectiveRouteTable",
+            ["networkInterfaceName"],
+        ),
+        (
+            "POST",
+            "VirtualNetworkGateways_GetLearnedRoutes",
+            "virtualNetworkGateways/{}/getLearnedRoutes",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
+            "POST",
+            "VirtualNetworkGateways_GetBgpPeerStatus",
+            "virtualNetworkGateways/{}/getBgpPeerStatus",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
+            "POST",
+            "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
+            "virtualNetworkGateways/{}/startSiteFailoverTest",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
+            "POST",
+            "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+            "virtualNetworkGateways/{}/stopSiteFailoverTest",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
+            "GET",
+            "VirtualNetworkGatewayConnections_Get",
+            "connections/{}",
+            ["virtualNetworkGatewayConnectionName"],
+        ),
+        (
+            "GET",
+            "ExpressRouteCircuitPeerings_Get",
+            "expressRouteCircuits/{}/peerings/{}",
+            ["circuitName", "peeringName"],
+        ),
+        (
+            "PUT",
+            "ExpressRouteCircuitPeerings_CreateOrUpdate",
+            "expressRouteCircuits/{}/peerings/{}",
+            ["circuitName", "peeringName"],
+        ),
+        (
+            "POST",
+            "NetworkWatchers_GetNextHop",
+            "networkWatchers/{}/nextHop",
+            ["networkWatcherName"],
+        ),
+    ]
+]
+OPERATION_URL = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
+    r"/(?P<kind>operations|operationResults)/(?P<id>[^/]+)$",
+    re.IGNORECASE,
+)
