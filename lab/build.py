@@ -17,7 +17,7 @@ from pyroute2 import IPRoute, netns
 from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, wait_fixed
 
 from core.errors import LabError
-from lab import bird, swan
+from lab import bird, firewall, swan
 from lab.topology import NODES, ROUTERS, Topology
 from lab.wiring import BRIDGES, LINKS, path_signals
 
@@ -190,6 +190,8 @@ def start_daemons(lab: Buildable) -> None:
     for signals in (edge, vnet):  # the ground-truth log of every route change
         argv = ["-m", "lab.watch", signals.node, str(lab.events_path), *signals.watch_args()]
         _spawn(lab, signals.node, "watch", [sys.executable, *argv])
+    # the optional stateful firewall on the on-premises edge (lab/firewall.py)
+    firewall.install(lab.namespace(edge.node), edge.by_oif, t.firewall)
     for node, local, peer in (
         ("onprem-edge", t.onprem.vpn_bgp, t.azure.vpn_bgp),
         ("vpn-gateway", t.azure.vpn_bgp, t.onprem.vpn_bgp),

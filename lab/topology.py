@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
+from lab.firewall import Firewall
 
 __all__ = [
     "DEFAULT_TOPOLOGY",
@@ -219,6 +220,7 @@ class Topology(_Strict):
     azure: AzureSide
     bfd: Bfd = Bfd()
     timers: Timers = Timers()
+    firewall: Firewall = Firewall()  # the optional stateful firewall on-premises (lab/firewall.py)
     source: str = Field(default="", exclude=True)
 
     @model_validator(mode="after")
