@@ -19,12 +19,21 @@ from probes.capture import Flow
 from probes.netns import enter_namespace, leave_stop_signals_to_parent, source_address
 from probes.samples import Outcome, Protocol
 
-__all__ = ["CTX", "Counters", "connect_main", "sender_main"]
+__all__ = ["CTX", "Counters", "connect_main", "reap", "sender_main"]
 
 _SPIN_S = 0.0005  # sleep until this long before a slot, then spin
 _MAX_BEHIND_S = 0.05  # further behind than this (a stalled VM): skip ahead, don't burst
 _CTX = mp.get_context("fork")
 CTX = mp.get_context("fork")
+
+
+def reap(procs: list[Any], grace_s: float = 2.0) -> None:
+    """Wait for each child process; kill one still running after `grace_s`."""
+    for proc in procs:
+        proc.join(grace_s)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(grace_s)
 
 
 class Counters:

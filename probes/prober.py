@@ -23,7 +23,7 @@ from typing import Any
 from core import defaults
 from core.errors import EnvironmentProblem
 from probes.capture import Flow, FlowRecord, build_samples, capture_main
-from probes.children import CTX, Counters, connect_main, sender_main
+from probes.children import CTX, Counters, connect_main, reap, sender_main
 from probes.netns import (
     check_targets_allowed,
 )
@@ -202,11 +202,7 @@ class Prober:
     def _abort(self) -> None:
         if self._counters is not None:
             self._counters.stop.value = 1
-        for proc in self._procs:
-            proc.join(2.0)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2.0)
+        reap(self._procs)
         if self._stopped:
             for conn in (self._sender, self._capture):
                 if conn is not None:

@@ -35,7 +35,7 @@ from typing import Any
 from core.echo import serve
 from core.errors import EnvironmentProblem
 from core.record import SessionEnd, SessionResult
-from probes.children import CTX
+from probes.children import CTX, reap
 from probes.netns import check_targets_allowed, enter_namespace, leave_stop_signals_to_parent
 
 __all__ = ["SessionProbe", "SessionTarget", "echo_server_main"]
@@ -400,11 +400,7 @@ class SessionProbe:
         for conn in self._servers:
             with contextlib.suppress(OSError):
                 conn.send(("stop",))
-        for proc in self._procs:
-            proc.join(2.0)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2.0)
+        reap(self._procs)
         self._procs.clear()
 
     def __enter__(self) -> SessionProbe:
