@@ -251,7 +251,7 @@ class _Client:
             for s in self.live():
                 if s.outbox:
                     self._flush(s, time.time())
-            self.read(min(due + self.interval_s - time.monotonic(), self.interval_s))
+            self.read(min(t0 + seq * self.interval_s - time.monotonic(), self.interval_s))
         conn.recv()
         self.finish()
 

@@ -1,16 +1,20 @@
 """Long-lived TCP sessions (probes.sessions) in throwaway namespaces: a short outage is a
 stall the session survives, a long one breaks it by its user timeout, a refused one never
-opens. The lab's own session drills are in tests/test_session_drills.py."""
+opens; where a break is counted; the firewall's rules. The lab's own session drills are in tests/test_session_drills.py."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from core.record import SessionEnd
+from core.paths import PathKind
+from core.record import SessionEnd, SessionResult
+from drill.sessions import phase_of
+from lab.firewall import Firewall, dropped, install, nft_script
 from probes.netns import Testbed
 from probes.sessions import SessionProbe, SessionTarget
 
@@ -73,3 +77,47 @@ def test_a_refused_session_never_opens(testbed: Testbed) -> None:
     (r,) = sessions.results
     assert r.end is SessionEnd.NOT_OPENED and "ECONNREFUSED" in r.reason
     assert r.stall_ms is None and r.messages_sent == 0
+
+
+def _result(
+    end: str, stall_from: float | None = None, broken_at: float | None = None
+) -> SessionResult:
+    return SessionResult(
+        name="w#1",
+        address="10.1.1.4",
+        port=443,
+        end=SessionEnd(end),
+        interval_ms=50.0,
+        stall_from=stall_from,
+        broken_at=broken_at,
+    )
+
+
+def test_a_break_belongs_to_the_phase_its_stall_began_in() -> None:
+    fault, restore = 100.0, 110.0
+    assert phase_of(_result("survived"), fault, restore) is None
+    assert phase_of(_result("not-opened"), fault, restore) == "steady-state"
+    assert phase_of(_result("reset", 90.0, 95.0), fault, restore) == "steady-state"
+    assert phase_of(_result("timeout", 100.2, 103.2), fault, restore) == "failover"
+    assert phase_of(_result("timeout", 111.0, 114.0), fault, restore) == "failback"
+    assert phase_of(_result("closed", None, 105.0), fault, None) == "failover"
+    assert phase_of(_result("reset", None, 105.0), None, None) == "steady-state"
+
+
+def test_the_firewall_loads_with_a_zone_per_path_and_is_off_by_default() -> None:
+    script = nft_script({"er0": PathKind.EXPRESSROUTE, "ipsec0": PathKind.VPN}, "reset")
+    assert 'oifname { "er0" } ct mark != 1 counter name "zone_change" reject with tcp reset' in (
+        script
+    )
+    assert 'iifname { "ipsec0" } ct mark != 2' in script
+    ns = f"erdt-fw{os.getpid() % 10000}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        zones = {"er0": PathKind.EXPRESSROUTE, "ipsec0": PathKind.VPN, "lan": PathKind.NONE}
+        install(ns, zones, Firewall())
+        assert dropped(ns) == {}  # off: no table
+        install(ns, zones, Firewall(stateful=True, on_mismatch="reset"))
+        install(ns, zones, Firewall(stateful=True))  # again: replaced, not doubled
+        assert dropped(ns) == {"no_state": 0, "zone_change": 0}
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
