@@ -137,7 +137,7 @@ class LabBackend(ResourceBackend):
         local = (
             self.lab.topology.azure.er_gateway
             if node == "er-gateway"
-            else self.lab.topology.azure.vpn_gateway
+            else next(iter(self.lab.topology.vpn.instances.values()))
         )
         vnet = self._vnet()
         out = []
@@ -170,7 +170,7 @@ class LabBackend(ResourceBackend):
         local = (
             self.lab.topology.azure.er_gateway
             if node == "er-gateway"
-            else self.lab.topology.azure.vpn_gateway
+            else next(iter(self.lab.topology.vpn.instances.values()))
         )
         peers = []
         for key, state in sorted(sessions.items()):
@@ -252,12 +252,13 @@ class LabBackend(ResourceBackend):
 
     def peering_properties(self) -> dict[str, Any]:
         topo = self.lab.topology
-        ce = ipaddress.IPv4Interface(topo.onprem.er_address).network
+        circuit = topo.expressroute.circuits[0]
+        ce = circuit.primary.peering
         return {
             "peeringType": "AzurePrivatePeering",
-            "azureASN": int(topo.msee.asn),
+            "azureASN": int(topo.expressroute.asn),
             "peerASN": int(topo.onprem.asn),
-            "primaryPeerAddressPrefix": str(ce),
-            "secondaryPeerAddressPrefix": str(ce),
+            "primaryPeerAddressPrefix": ce,
+            "secondaryPeerAddressPrefix": circuit.secondary.peering if circuit.secondary else ce,
             "vlanId": 100,
         }

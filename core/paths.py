@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["ON_EXPRESSROUTE", "ON_VPN", "PathKind", "PathPair"]
 
@@ -21,9 +21,20 @@ class PathPair:
 
     forward: PathKind
     return_: PathKind
+    # which link or VPN instance, where the target tells (`primary`, `instance-2`); two
+    # pairs on the same paths are equal whatever their details
+    forward_detail: str = field(default="", compare=False)
+    return_detail: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, str]:
         return {"forward": self.forward.value, "return": self.return_.value}
+
+    def details(self) -> dict[str, str]:
+        """`expressroute/primary`, `vpn/instance-1` (the bare path when no detail is known)."""
+        return {
+            "forward": "/".join(p for p in (self.forward.value, self.forward_detail) if p),
+            "return": "/".join(p for p in (self.return_.value, self.return_detail) if p),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, str]) -> PathPair:

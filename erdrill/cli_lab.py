@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lab.faults import FAULTS
+from lab.faults import FAULTS, fault_kind
 from lab.lab import Lab
 from lab.topology import load_topology
 
@@ -77,23 +77,30 @@ def status(prefix: str, as_json: bool) -> None:
     for name, state in st["bgp"].items():
         click.echo(f"  BGP {name:<22} {state}")
     click.echo(f"  IPsec SA                   {st['ipsec']}")
+    for name, state in st["tunnels"].items():
+        click.echo(f"  tunnel {name:<34} {state}")
     click.echo(f"  path forward (on-prem -> Azure) {st['paths']['forward']}")
     click.echo(f"  path return  (Azure -> on-prem) {st['paths']['return']}")
+    for node, p in st["workloads"].items():
+        click.echo(f"  {node:<18} forward {p['forward']:<24} return {p['return']}")
     if st["faults"]:
         click.echo(f"  active faults: {', '.join(st['faults'])}")
 
 
-@lab.command()
-@click.argument("kind", type=click.Choice(sorted(FAULTS)))
+@lab.command(
+    help="Inject a fault KIND (or KIND+KIND to combine); `erdrill lab restore` undoes it. "
+    f"Kinds: {', '.join(FAULTS)}."
+)
+@click.argument("kind")
 @click.pass_obj
 def fault(prefix: str, kind: str) -> None:
-    """Inject a fault; `erdrill lab restore` undoes it."""
-    Lab.current(prefix).inject(kind)
-    click.echo(f"fault {kind} injected: {FAULTS[kind].description}")
+    lab_ = Lab.current(prefix)
+    lab_.inject(kind)
+    click.echo(f"fault {kind} injected: {fault_kind(kind, lab_.topology).description}")
 
 
 @lab.command()
-@click.argument("kind", type=click.Choice(sorted(FAULTS)), required=False)
+@click.argument("kind", required=False)
 @click.option("--no-wait", is_flag=True, help="Do not wait for the steady state.")
 @click.pass_obj
 def restore(prefix: str, kind: str | None, no_wait: bool) -> None:

@@ -6,26 +6,16 @@ import ipaddress
 import subprocess
 from pathlib import Path
 
-from lab.topology import Advertise, EffectiveTimers, Topology
+from lab.sessions import Session, azure_advertised, router_sessions
+from lab.topology import EffectiveTimers, Topology
 
-__all__ = ["SESSIONS", "birdc", "parse_protocols", "render"]
+__all__ = ["MAINTENANCE_FILE", "birdc", "maintenance_conf", "parse_protocols", "render"]
 
-# BGP protocol names per router: (name, description). `vpn` is reserved in BIRD.
-SESSIONS: dict[str, dict[str, str]] = {
-    "onprem-edge": {"er": "expressroute", "s2s": "vpn"},
-    "msee": {"ce": "expressroute", "ergw": "expressroute"},
-    "er-gateway": {"msee": "expressroute", "vnet": "ibgp"},
-    "vpn-gateway": {"onprem": "vpn", "vnet": "ibgp"},
-    "vnet": {"ergw": "ibgp", "vpngw": "ibgp"},
-}
+MAINTENANCE_FILE = "maintenance.conf"  # an MSEE's switch for maintenance prepends
 
 
 def _ip(iface: str) -> str:
     return str(ipaddress.IPv4Interface(iface).ip)
-
-
-def _prefix_set(nets: list[str]) -> str:
-    return "[ " + ", ".join(nets) + " ]" if nets else "[ 0.0.0.0/32 ]"
 
 
 def _timers(t: EffectiveTimers) -> str:
@@ -49,176 +39,72 @@ def _header(node: str, router_id: str, log: Path) -> str:
     )
 
 
-def _originate(name: str, advertise: Advertise) -> str:
+def _originate(name: str, nets: list[str]) -> str:
     """A static protocol holding every prefix this side advertises over either path.
 
     The routes are unreachable placeholders: the kernel protocol exports only BGP routes,
     so they live in BIRD alone and exist to be advertised.
     """
-    nets = sorted(set(advertise.expressroute) | set(advertise.vpn))
-    routes = "".join(f"    route {p} unreachable;\n" for p in nets)
+    routes = "".join(f"    route {p} unreachable;\n" for p in sorted(set(nets)))
     return f"protocol static {name} {{\n    ipv4;\n{routes}}}\n"
 
 
-def _bfd(iface: str, t: EffectiveTimers) -> str:
-    if not t.bfd:
-        return ""
-    ms = t.bfd_interval_ms
-    return (
-        f'protocol bfd {{\n    interface "{iface}" {{\n'
-        f"        min rx interval {ms} ms; min tx interval {ms} ms; idle tx interval {ms} ms;\n"
-        f"        multiplier {t.bfd_multiplier};\n    }};\n}}\n"
+def _bfd(sessions: list[Session]) -> str:
+    blocks = []
+    for s in sessions:
+        if s.bfd_iface:
+            ms = s.timers.bfd_interval_ms
+            blocks.append(
+                f'    interface "{s.bfd_iface}" {{\n'
+                f"        min rx interval {ms} ms; min tx interval {ms} ms; "
+                f"idle tx interval {ms} ms;\n"
+                f"        multiplier {s.timers.bfd_multiplier};\n    }};\n"
+            )
+    return "protocol bfd {\n" + "".join(blocks) + "}\n" if blocks else ""
+
+
+def _bgp(s: Session) -> str:
+    extra = ("    bfd on;\n" if s.bfd_iface else "") + (
+        "    check link yes;\n" if s.check_link else ""
     )
-
-
-def _bgp(
-    name: str,
-    local: str,
-    local_as: int,
-    neighbor: str,
-    neighbor_as: int,
-    t: EffectiveTimers,
-    *,
-    import_filter: str = "all",
-    export_filter: str = "none",
-    extra: str = "",
-    channel_extra: str = "",
-) -> str:
+    channel = "        next hop self;\n        gateway direct;\n" if s.ibgp else ""
     return (
-        f"protocol bgp {name} {{\n"
-        f"    local {local} as {local_as};\n"
-        f"    neighbor {neighbor} as {neighbor_as};\n"
-        f"    direct;\n{_timers(t)}{extra}"
-        f"    ipv4 {{\n        import {import_filter};\n        export {export_filter};\n{channel_extra}    }};\n"
+        f"protocol bgp {s.name} {{\n"
+        f"    local {s.local} as {s.local_as};\n"
+        f"    neighbor {s.neighbor} as {s.neighbor_as};\n"
+        f"    direct;\n{_timers(s.timers)}{extra}"
+        f"    ipv4 {{\n        import {s.import_filter};\n        export {s.export_filter};\n"
+        f"{channel}    }};\n"
         "}\n"
     )
 
 
+def maintenance_conf(on: bool) -> str:
+    """The MSEE's maintenance switch (included by its bird.conf): prepend its AS when on."""
+    return f"define MAINTENANCE = {1 if on else 0};\n"
+
+
 def render(node: str, topo: Topology, node_dir: Path) -> str:
     """The bird.conf for one router."""
-    t = topo.effective_timers
-    o, m, a = topo.onprem, topo.msee, topo.azure
+    sessions = router_sessions(topo, node)
+    if not sessions:
+        raise ValueError(f"{node} runs no BIRD")
     log = node_dir / "bird.log"
-    bfd_on = "    bfd on;\n" if t.bfd else ""
-    link_check = "    check link yes;\n"
-    if node == "onprem-edge":
-        adv_er = _prefix_set(o.advertise.expressroute)
-        adv_vpn = _prefix_set(o.advertise.vpn)
-        prepend = "".join(f"bgp_path.prepend({o.asn}); " for _ in range(o.vpn_prepend))
-        return (
-            _header(node, _ip(o.lan), log)
-            + _originate("onprem_prefixes", o.advertise)
-            + _bfd("er0", t)
-            + _bgp(
-                "er",
-                _ip(o.er_address),
-                o.asn,
-                _ip(m.ce_address),
-                m.asn,
-                t,
-                import_filter=f"filter {{ bgp_local_pref = {o.local_pref.expressroute}; accept; }}",
-                export_filter=f"where source = RTS_STATIC && net ~ {adv_er}",
-                extra=bfd_on + link_check,
-            )
-            + _bgp(
-                "s2s",
-                o.vpn_bgp,
-                o.asn,
-                a.vpn_bgp,
-                a.asn,
-                t,
-                import_filter=f"filter {{ bgp_local_pref = {o.local_pref.vpn}; accept; }}",
-                export_filter=f"filter {{ if source = RTS_STATIC && net ~ {adv_vpn} then {{ {prepend}accept; }} reject; }}",
-            )
-        )
-    if node == "msee":
-        return (
-            _header(node, _ip(m.ce_address), log)
-            + _bfd("ce", t)
-            + _bgp(
-                "ce",
-                _ip(m.ce_address),
-                m.asn,
-                _ip(o.er_address),
-                o.asn,
-                t,
-                export_filter="where source = RTS_BGP",
-                extra=bfd_on + link_check,
-            )
-            + _bgp(
-                "ergw",
-                _ip(m.gateway_link),
-                m.asn,
-                _ip(a.er_gateway_link),
-                a.asn,
-                t,
-                export_filter="where source = RTS_BGP",
-                extra=link_check,
-            )
-        )
-    ibgp_channel = "        next hop self;\n        gateway direct;\n"
-    if node in ("er-gateway", "vpn-gateway"):
-        # (router id/iBGP address, eBGP session name, local, peer, peer AS, link check)
-        ebgp = {
-            "er-gateway": (
-                a.er_gateway,
-                "msee",
-                _ip(a.er_gateway_link),
-                _ip(m.gateway_link),
-                m.asn,
-                link_check,
-            ),
-            "vpn-gateway": (a.vpn_gateway, "onprem", a.vpn_bgp, o.vpn_bgp, o.asn, ""),
-        }
-        own, name, local, peer, peer_as, extra = ebgp[node]
-        return (
-            _header(node, own, log)
-            + _bgp(
-                name,
-                local,
-                a.asn,
-                peer,
-                peer_as,
-                t,
-                export_filter="where source = RTS_BGP",
-                extra=extra,
-            )
-            + _bgp(
-                "vnet",
-                own,
-                a.asn,
-                a.vnet_router,
-                a.asn,
-                t,
-                export_filter="where source = RTS_BGP",
-                channel_extra=ibgp_channel,
-            )
-        )
-    if node == "vnet":
-        # iBGP to each gateway; the local preference makes Azure prefer ExpressRoute
-        sessions = (
-            ("ergw", a.er_gateway, a.local_pref.expressroute, a.advertise.expressroute),
-            ("vpngw", a.vpn_gateway, a.local_pref.vpn, a.advertise.vpn),
-        )
-        return (
-            _header(node, a.vnet_router, log)
-            + _originate("vnet_prefixes", a.advertise)
-            + "".join(
-                _bgp(
-                    name,
-                    a.vnet_router,
-                    a.asn,
-                    gateway,
-                    a.asn,
-                    t,
-                    import_filter=f"filter {{ bgp_local_pref = {pref}; accept; }}",
-                    export_filter=f"where source = RTS_STATIC && net ~ {_prefix_set(nets)}",
-                    channel_extra=ibgp_channel,
-                )
-                for name, gateway, pref, nets in sessions
-            )
-        )
-    raise ValueError(f"{node} runs no BIRD")
+    o, az = topo.onprem, topo.azure
+    head = _header(node, sessions[0].local, log)
+    if node in o.routers:
+        head = _header(node, o.routers[node], log)
+        head += _originate("onprem_prefixes", [*o.advertise.expressroute, *o.advertise.vpn])
+    elif node == az.er_gateway_node:
+        head = _header(node, az.er_gateway, log)
+    elif node in topo.vpn.instances:
+        head = _header(node, topo.vpn.instances[node], log)
+    elif node == az.vnet_node:
+        head = _header(node, az.vnet_router, log)
+        head += _originate("vnet_prefixes", [p for adv in azure_advertised(topo) for p in adv])
+    elif any(s.name == "ce" and s.kind == "expressroute" for s in sessions):  # an MSEE
+        head += f'include "{node_dir / MAINTENANCE_FILE}";\n'
+    return head + _bfd(sessions) + "".join(_bgp(s) for s in sessions)
 
 
 def birdc(socket: Path, command: str, timeout: float = 5.0) -> str:

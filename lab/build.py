@@ -18,10 +18,13 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, w
 
 from core.errors import LabError
 from lab import bird, firewall, swan
-from lab.topology import NODES, ROUTERS, Topology
-from lab.wiring import BRIDGES, LINKS, path_signals
+from lab.plan import Tunnel, plan
+from lab.topology import Topology
+from lab.wiring import path_signals, router_signals
 
 __all__ = ["Buildable", "build", "start_daemons", "wait_until"]
+
+UNSHARE = ("unshare", "--mount", "--propagation", "private", "sh", "-c")  # charon's own /run
 
 
 class Buildable(Protocol):
@@ -34,7 +37,7 @@ class Buildable(Protocol):
     def namespace(self, node: str) -> str: ...
     def node_dir(self, node: str) -> Path: ...
     def ipr(self, node: str) -> contextlib.AbstractContextManager[IPRoute]: ...
-    def swanctl(self, node: str, *args: str) -> subprocess.CompletedProcess[str]: ...
+    def swanctl_at(self, end_dir: Path, *args: str) -> subprocess.CompletedProcess[str]: ...
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
@@ -55,16 +58,17 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
 
 def build(lab: Buildable) -> None:
     """Namespaces, veth pairs, bridges, addresses and default routes, from the topology."""
-    t = lab.topology
+    p = plan(lab.topology)
     if lab.events_path.exists():
         lab.events_path.rename(lab.run_dir / "events.previous.jsonl")
-    for node in NODES:
+    for node in p.nodes:
         netns.create(lab.namespace(node))
+        _sysctls(lab.namespace(node), router=node in p.routers)  # before any interface exists
         d = lab.node_dir(node)
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-    for a, ia, b, ib in LINKS:
+    for a, ia, b, ib in p.veths:
         with lab.ipr(a) as ipr:
             ipr.link(
                 "add",
@@ -72,39 +76,9 @@ def build(lab: Buildable) -> None:
                 kind="veth",
                 peer={"ifname": ib, "net_ns_fd": lab.namespace(b)},
             )
-    gw_len = ipaddress.IPv4Network(t.azure.gateway_subnet).prefixlen
-    addrs: dict[str, list[tuple[str, str]]] = {
-        "onprem-host": [("eth0", t.onprem.host)],
-        "onprem-edge": [
-            ("lan", t.onprem.lan),
-            ("er0", t.onprem.er_address),
-            ("inet0", t.onprem.vpn_outer),
-        ],
-        "msee": [("ce", t.msee.ce_address), ("gw", t.msee.gateway_link)],
-        "er-gateway": [
-            ("msee", t.azure.er_gateway_link),
-            ("gwsub", f"{t.azure.er_gateway}/{gw_len}"),
-        ],
-        "vpn-gateway": [
-            ("inet0", t.azure.vpn_outer),
-            ("gwsub", f"{t.azure.vpn_gateway}/{gw_len}"),
-        ],
-        "vnet": [
-            ("gwsub", f"{t.azure.vnet_router}/{gw_len}"),
-            ("wl", t.azure.workload_subnet_gateway),
-        ],
-        "workload": [("eth0", t.azure.workload)],
-        "provider": [],
-    }
-    gateways = {
-        "onprem-host": str(ipaddress.IPv4Interface(t.onprem.lan).ip),
-        "workload": str(ipaddress.IPv4Interface(t.azure.workload_subnet_gateway).ip),
-    }
-    for node, items in addrs.items():
-        _sysctls(lab.namespace(node), router=node in ROUTERS)
+    for node in p.nodes:
         with lab.ipr(node) as ipr:
-            if node in BRIDGES:
-                br, ports = BRIDGES[node]
+            for br, ports in p.bridges.get(node, []):
                 ipr.link("add", ifname=br, kind="bridge", br_stp_state=0, br_forward_delay=0)
                 br_idx = ipr.link_lookup(ifname=br)[0]
                 for port in ports:
@@ -113,12 +87,12 @@ def build(lab: Buildable) -> None:
                 ipr.link("set", index=br_idx, state="up")
             for link in ipr.get_links():
                 ipr.link("set", index=link["index"], state="up")
-            for iface, cidr in items:
+            for iface, cidr in p.addresses.get(node, []):
                 ip = ipaddress.IPv4Interface(cidr)
                 idx = ipr.link_lookup(ifname=iface)[0]
                 ipr.addr("add", index=idx, address=str(ip.ip), prefixlen=ip.network.prefixlen)
-            if node in gateways:
-                ipr.route("add", dst="0.0.0.0/0", gateway=gateways[node])
+            if node in p.default_routes:
+                ipr.route("add", dst="0.0.0.0/0", gateway=p.default_routes[node])
 
 
 def _spawn(
@@ -137,34 +111,38 @@ def _spawn(
     return proc.pid
 
 
+def _ends(t: Topology) -> list[tuple[str, int, Tunnel, str]]:
+    """Every tunnel end: (node, end number in that node, tunnel, side)."""
+    out = []
+    for tun in plan(t).tunnels:
+        out.append((tun.device, tun.device_end, tun, "device"))
+        out.append((tun.instance, tun.instance_end, tun, "instance"))
+    return out
+
+
 def start_daemons(lab: Buildable) -> None:
-    """charon and BIRD per router, the workload's service, the route watchers; load the SAs."""
+    """charon per tunnel end and BIRD per router, the workloads' service, the route watchers;
+    load the SAs."""
     t = lab.topology
-    edge, vnet = path_signals(t)
+    p = plan(t)
     psk = os.environ.get("ERDRILL_LAB_PSK") or secrets.token_urlsafe(24)
-    for node in ("onprem-edge", "vpn-gateway"):
+    ends = _ends(t)
+    rounds = sorted({end for _, end, _, _ in ends})
+    for r in rounds:  # kernel-libipsec names its TUN ipsec<next free>: one end per node a round
+        this = [e for e in ends if e[1] == r]
+        for node, end, tun, side in this:
+            _start_charon(lab, node, end, tun, side, psk)
+        for node, end, tun, side in this:
+            local, peer = (
+                (tun.device_bgp, tun.instance_bgp)
+                if side == "device"
+                else (tun.instance_bgp, tun.device_bgp)
+            )
+            _setup_tunnel(lab, node, end, local, peer)
+    for node in p.routers:
         d = lab.node_dir(node)
-        (d / "strongswan.conf").write_text(swan.strongswan_conf(d))
-        conf = d / "swanctl.conf"
-        conf.touch(mode=0o600)
-        conf.write_text(swan.swanctl_conf(node, t, psk))
-        _spawn(
-            lab,
-            node,
-            "charon",
-            [
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon",
-            ],
-            env={"STRONGSWAN_CONF": str(d / "strongswan.conf")},
-        )
-    for node in ROUTERS:
-        d = lab.node_dir(node)
+        if node in {link.msee for link in p.links}:
+            (d / bird.MAINTENANCE_FILE).write_text(bird.maintenance_conf(False))
         (d / "bird.conf").write_text(bird.render(node, t, d))
         _spawn(
             lab,
@@ -181,41 +159,61 @@ def start_daemons(lab: Buildable) -> None:
                 str(d / "bird.pid"),
             ],
         )
-    _spawn(
-        lab,
-        "workload",
-        "service",
-        [sys.executable, "-m", "lab.service", str(t.azure.workload_tcp_port)],
-    )
-    for signals in (edge, vnet):  # the ground-truth log of every route change
+    for node, _, _ in p.workloads:
+        _spawn(
+            lab,
+            node,
+            "service",
+            [sys.executable, "-m", "lab.service", str(t.azure.workload_tcp_port)],
+        )
+    for signals in path_signals(t):  # the ground-truth log of every route change
         argv = ["-m", "lab.watch", signals.node, str(lab.events_path), *signals.watch_args()]
         _spawn(lab, signals.node, "watch", [sys.executable, *argv])
-    # the optional stateful firewall on the on-premises edge (lab/firewall.py)
-    firewall.install(lab.namespace(edge.node), edge.by_oif, t.firewall)
-    for node, local, peer in (
-        ("onprem-edge", t.onprem.vpn_bgp, t.azure.vpn_bgp),
-        ("vpn-gateway", t.azure.vpn_bgp, t.onprem.vpn_bgp),
-    ):
-        _setup_tunnel(lab, node, local, peer)
-    for node in ("vpn-gateway", "onprem-edge"):
-        out = lab.swanctl(node, "--load-all", "--file", str(lab.node_dir(node) / "swanctl.conf"))
-        if out.returncode != 0:
-            raise LabError(
-                f"swanctl --load-all failed in {node}: {out.stderr.strip() or out.stdout.strip()}"
-            )
+    for router, sig in router_signals(t).items() if t.firewall.stateful else ():
+        zones = {iface: hop.kind for iface, hop in sig.by_oif.items()}
+        if sig.side == "onprem":  # the optional stateful firewall (lab/firewall.py)
+            firewall.install(lab.namespace(router), zones, t.firewall)
+    for side in ("instance", "device"):  # responders first, then the initiators
+        for node, end, _, s in ends:
+            if s != side:
+                continue
+            d = swan.end_dir(lab.node_dir(node), end)
+            out = lab.swanctl_at(d, "--load-all", "--file", str(d / "swanctl.conf"))
+            if out.returncode != 0:
+                raise LabError(
+                    f"swanctl --load-all failed in {node}: "
+                    f"{out.stderr.strip() or out.stdout.strip()}"
+                )
 
 
-def _setup_tunnel(lab: Buildable, node: str, local: str, peer: str) -> None:
+def _start_charon(lab: Buildable, node: str, end: int, tun: Tunnel, side: str, psk: str) -> None:
+    d = swan.end_dir(lab.node_dir(node), end)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "strongswan.conf").write_text(swan.strongswan_conf(d, tun.ports(end)))
+    conf = d / "swanctl.conf"
+    conf.touch(mode=0o600)
+    conf.write_text(swan.swanctl_conf(tun, side, psk))
+    _spawn(
+        lab,
+        node,
+        "charon" if end == 0 else f"charon{end}",
+        [*UNSHARE, "mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon"],
+        env={"STRONGSWAN_CONF": str(d / "strongswan.conf")},
+    )
+
+
+def _setup_tunnel(lab: Buildable, node: str, end: int, local: str, peer: str) -> None:
     """Address the libipsec TUN device and drop the catch-all rule charon adds."""
-    d = lab.node_dir(node)
+    d = swan.end_dir(lab.node_dir(node), end)
+    tun_dev = f"ipsec{end}"
     wait_until(lambda: (d / "charon.vici").exists(), 10, f"charon's control socket in {node}", 0.02)
     with lab.ipr(node) as ipr:
 
         def tun() -> bool:
-            return bool(ipr.link_lookup(ifname=swan.TUN_DEVICE))
+            return bool(ipr.link_lookup(ifname=tun_dev))
 
-        wait_until(tun, 10, f"the {swan.TUN_DEVICE} device in {node}", 0.02)
-        idx = ipr.link_lookup(ifname=swan.TUN_DEVICE)[0]
+        wait_until(tun, 10, f"the {tun_dev} device in {node}", 0.02)
+        idx = ipr.link_lookup(ifname=tun_dev)[0]
         ipr.addr("add", index=idx, local=local, address=peer, prefixlen=32)
         ipr.link("set", index=idx, state="up")
         for rule in ipr.get_rules(family=2):
@@ -232,6 +230,11 @@ def _sysctls(ns: str, router: bool) -> None:
         "net/ipv4/ip_forward": "1" if router else "0",
         "net/ipv4/conf/all/rp_filter": "0",
         "net/ipv4/conf/default/rp_filter": "0",
+        # a router handing traffic to another across the LAN must not redirect the host there
+        "net/ipv4/conf/all/send_redirects": "0",
+        "net/ipv4/conf/default/send_redirects": "0",
+        "net/ipv4/conf/all/accept_redirects": "0",
+        "net/ipv4/conf/default/accept_redirects": "0",
         "net/ipv6/conf/all/disable_ipv6": "1",
         "net/ipv6/conf/default/disable_ipv6": "1",
     }

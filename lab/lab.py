@@ -17,13 +17,13 @@ from pyroute2 import IPRoute, netns
 
 from core.errors import LabError
 from core.paths import PathKind, PathPair
-from core.routes import RouteEntry, RouteTable
-from lab import bird, events, swan
+from core.routes import RouteTable
+from lab import bird, events, observe, swan
 from lab.build import build, start_daemons, wait_until
 from lab.faults import FAULTS, fault_kind
+from lab.plan import plan
 from lab.preflight import preflight
-from lab.topology import ROUTERS, Topology, load_topology
-from lab.wiring import path_signals, route_path
+from lab.topology import Topology, load_topology
 
 __all__ = ["RUN_ROOT", "Lab"]
 
@@ -106,7 +106,12 @@ class Lab:
         return bird.birdc(self.node_dir(node) / "bird.ctl", command)
 
     def swanctl(self, node: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """swanctl against a node's first tunnel end."""
         return swan.swanctl(self.node_dir(node), *args)
+
+    def swanctl_at(self, end_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """swanctl against the tunnel end whose charon lives in `end_dir`."""
+        return swan.swanctl(end_dir, *args)
 
     # ---- life cycle ------------------------------------------------------------------
 
@@ -182,42 +187,31 @@ class Lab:
 
     def bgp_sessions(self) -> dict[str, str]:
         """Every BGP session of the lab, `node/protocol` -> state."""
-        states: dict[str, str] = {}
-        for node in ROUTERS:
-            sock = self.node_dir(node) / "bird.ctl"
-            parsed = (
-                bird.parse_protocols(bird.birdc(sock, "show protocols")) if sock.exists() else {}
-            )
-            for proto in bird.SESSIONS[node]:
-                states[f"{node}/{proto}"] = parsed.get(proto, "down")
-        return states
+        return observe.bgp_sessions(self)
+
+    def tunnels(self) -> dict[str, str]:
+        """Every IPsec tunnel (device -> VPN gateway instance) -> up/down."""
+        return observe.tunnel_states(self)
 
     def ipsec_state(self) -> str:
-        ok = all(swan.sa_established(self.node_dir(n)) for n in ("onprem-edge", "vpn-gateway"))
-        return "up" if ok else "down"
+        return "up" if set(self.tunnels().values()) == {"up"} else "down"
 
-    def paths(self) -> PathPair:
-        """Path in use each way, from the kernel FIBs of the on-prem edge and the VNet router."""
-        t = self.topology
-        edge, vnet = path_signals(t)
-        with self.ipr(edge.node) as ipr:
-            fwd = route_path(ipr, t.workload_address, edge)
-        with self.ipr(vnet.node) as ipr:
-            ret = route_path(ipr, t.host_address, vnet)
-        return PathPair(fwd, ret)
+    def paths(self, to: str | None = None, full: bool = False) -> PathPair:
+        """Path in use each way (to the first workload unless `to`), from the kernel FIBs;
+        `full` follows the routers until each direction's link or VPN instance is known."""
+        return observe.paths(self, to, full)
 
-    def reachable(self) -> bool:
-        out = self.exec(
-            "onprem-host",
-            "ping",
-            "-c",
-            "1",
-            "-W",
-            "1",
-            "-q",
-            self.topology.workload_address,
-            timeout=3,
-        )
+    def workload_paths(self) -> dict[str, PathPair]:
+        """The paths to and from every workload and spoke host, with their details."""
+        return {
+            node: self.paths(addr, full=True) for node, addr, _ in plan(self.topology).workloads
+        }
+
+    def reachable(self, to: str | None = None) -> bool:
+        """Whether the probe host gets an answer from a workload (the first by default)."""
+        host = next(iter(self.topology.onprem.hosts))
+        dst = to or self.topology.workload_address
+        out = self.exec(host, "ping", "-c", "1", "-W", "1", "-q", dst, timeout=3)
         return out.returncode == 0
 
     def healthy_problems(self, expect_expressroute: bool = True) -> list[str]:
@@ -226,9 +220,10 @@ class Lab:
         if self.ipsec_state() != "up":
             problems.append("the IPsec SA is not established")
         if expect_expressroute:
-            p = self.paths()
-            if p.forward is not PathKind.EXPRESSROUTE or p.return_ is not PathKind.EXPRESSROUTE:
-                problems.append(f"traffic is not on ExpressRoute both ways ({p})")
+            for node, addr, _ in plan(self.topology).workloads:
+                p = self.paths(addr)
+                if p.forward is not PathKind.EXPRESSROUTE or p.return_ is not PathKind.EXPRESSROUTE:
+                    problems.append(f"traffic to {node} is not on ExpressRoute both ways ({p})")
         return problems
 
     def wait_healthy(self, timeout: float = 30.0, expect_expressroute: bool = True) -> None:
@@ -237,7 +232,7 @@ class Lab:
         def ok() -> bool:
             nonlocal last
             last = self.healthy_problems(expect_expressroute)
-            return not last and self.reachable()
+            return not last and all(self.reachable(a) for _, a, _ in plan(self.topology).workloads)
 
         try:
             wait_until(ok, timeout, "the lab's steady state", 0.1)
@@ -272,7 +267,9 @@ class Lab:
                 "prefix": self.topology.prefix,
                 "bgp": {},
                 "ipsec": "down",
+                "tunnels": {},
                 "paths": None,
+                "workloads": {},
                 "faults": [],
             }
         return {
@@ -282,7 +279,9 @@ class Lab:
             "run_dir": str(self.run_dir),
             "bgp": self.bgp_sessions(),
             "ipsec": self.ipsec_state(),
+            "tunnels": self.tunnels(),
             "paths": self.paths().to_dict(),
+            "workloads": {n: p.details() for n, p in self.workload_paths().items()},
             "faults": self.state().get("faults", []),
         }
 
@@ -290,7 +289,7 @@ class Lab:
 
     def inject(self, kind: str) -> None:
         """Cause a fault and log it; it stays until `undo` (recorded in the run folder)."""
-        fault = fault_kind(kind)
+        fault = fault_kind(kind, self.topology)
         if not self.is_up():
             raise LabError("the lab is not up: run `erdrill lab up` first")
         state = self.state()
@@ -322,7 +321,8 @@ class Lab:
         )
 
     def active_faults(self) -> list[str]:
-        return [str(f) for f in self.state().get("faults", []) if f in FAULTS]
+        faults = [str(f) for f in self.state().get("faults", [])]
+        return [f for f in faults if all(part in FAULTS for part in f.split("+"))]
 
     def restore(self, kind: str | None = None, wait: float = 30.0) -> list[str]:
         """Undo one fault (or every active one) and wait for the steady state."""
@@ -344,43 +344,12 @@ class Lab:
     # ---- evidence --------------------------------------------------------------------
 
     def route_tables(self) -> list[RouteTable]:
-        """The kernel FIBs of the on-prem edge and the VNet router, each entry classified."""
-        tables = []
-        for signals in path_signals(self.topology):
-            node = signals.node
-            with self.ipr(node) as ipr:
-                names = {link["index"]: link.get("IFLA_IFNAME") for link in ipr.get_links()}
-                entries = []
-                for r in ipr.get_routes(family=2, table=254):
-                    if r.get("proto") != 12:  # only what BGP installed
-                        continue
-                    nh = r.get("RTA_GATEWAY") or ""
-                    dev = names.get(r.get("RTA_OIF") or -1, "")
-                    entries.append(
-                        RouteEntry(
-                            prefix=f"{r.get('RTA_DST')}/{r['dst_len']}",
-                            next_hop=nh or dev,
-                            path=signals.of(nh, dev),
-                            source="bgp",
-                        )
-                    )
-            entries.sort(key=lambda e: e.prefix)
-            tables.append(RouteTable(node, signals.side, time.time(), entries))
-        return tables
+        """The kernel FIBs of every router that picks a path, each entry classified."""
+        return observe.route_tables(self)
 
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
         """Prefixes each side learns over each path, from the BGP daemons' tables."""
-        sources = {
-            "onprem": ("onprem-edge", {"expressroute": "er", "vpn": "s2s"}),
-            "azure": ("vnet", {"expressroute": "ergw", "vpn": "vpngw"}),
-        }
-        return {
-            side: {
-                path: _bird_prefixes(self.birdc(node, f"show route protocol {proto}"))
-                for path, proto in protos.items()
-            }
-            for side, (node, protos) in sources.items()
-        }
+        return observe.learned_prefixes(self)
 
     def ground_truth(self, since: float = 0.0) -> list[dict[str, Any]]:
         return events.read(self.events_path, since)
@@ -407,13 +376,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     from core.record import write_atomic
 
     write_atomic(path, json.dumps(data, indent=2) + "\n")
-
-
-def _bird_prefixes(output: str) -> list[str]:
-    """Prefixes listed by `show route protocol X` (one per route block)."""
-    found = []
-    for line in output.splitlines():
-        first = line.split(maxsplit=1)[0] if line.strip() else ""
-        if first[:1].isdigit() and "/" in first:
-            found.append(first)
-    return sorted(set(found))

@@ -1,4 +1,9 @@
-"""strongSwan (charon + swanctl) configuration for the two VPN ends, ESP in user space."""
+"""strongSwan (charon + swanctl) configuration for each tunnel end, ESP in user space.
+
+kernel-libipsec gives each charon one TUN device and picks the SA by policy, not by
+route, so every tunnel end runs its own charon (own ports, own TUN device `ipsecN`, own
+vici socket): a device with two tunnels has two, and BGP alone chooses the tunnel.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ import ipaddress
 import subprocess
 from pathlib import Path
 
-from lab.topology import Topology
+from lab.plan import Tunnel
 
 __all__ = [
     "LIBIPSEC_TABLE",
     "PLUGINS",
     "TUN_DEVICE",
+    "end_dir",
     "sa_established",
     "strongswan_conf",
     "swanctl",
@@ -28,8 +34,15 @@ PLUGINS = (
 )
 
 
-def strongswan_conf(node_dir: Path) -> str:
+def end_dir(node_dir: Path, end: int) -> Path:
+    """Where one tunnel end's charon keeps its files: the node's folder for the first."""
+    return node_dir if end == 0 else node_dir / f"ipsec{end}"
+
+
+def strongswan_conf(node_dir: Path, ports: tuple[int, int] = (500, 4500)) -> str:
     return f"""charon {{
+    port = {ports[0]}
+    port_nat_t = {ports[1]}
     load_modular = no
     load = {PLUGINS}
     install_routes = no
@@ -62,21 +75,23 @@ def strongswan_conf(node_dir: Path) -> str:
 """
 
 
-def swanctl_conf(node: str, topo: Topology, psk: str) -> str:
-    """swanctl.conf for the on-prem VPN device (initiator) or the VPN gateway (responder)."""
+def swanctl_conf(tun: Tunnel, side: str, psk: str) -> str:
+    """swanctl.conf for one tunnel end: the on-prem device (initiator) or the instance."""
+    device = side == "device"
     local_if, remote_if = (
-        (topo.onprem.vpn_outer, topo.azure.vpn_outer)
-        if node == "onprem-edge"
-        else (topo.azure.vpn_outer, topo.onprem.vpn_outer)
+        (tun.device_outer, tun.instance_outer) if device else (tun.instance_outer, tun.device_outer)
     )
     local = str(ipaddress.IPv4Interface(local_if).ip)
     remote = str(ipaddress.IPv4Interface(remote_if).ip)
-    start = "start" if node == "onprem-edge" else "none"
+    start = "start" if device else "none"
+    # only the initiator names the port it sends to; the responder answers where asked from
+    port = f"\n        remote_port = {tun.ports(tun.instance_end)[0]}" if device else ""
+    name = tun.name
     return f"""connections {{
-    s2s {{
+    {name} {{
         version = 2
         local_addrs = {local}
-        remote_addrs = {remote}
+        remote_addrs = {remote}{port}
         proposals = aes256-sha256-modp2048
         encap = yes
         dpd_delay = 2s
@@ -90,7 +105,7 @@ def swanctl_conf(node: str, topo: Topology, psk: str) -> str:
             id = {remote}
         }}
         children {{
-            s2s {{
+            {name} {{
                 local_ts = 0.0.0.0/0
                 remote_ts = 0.0.0.0/0
                 esp_proposals = aes256-sha256
@@ -102,7 +117,7 @@ def swanctl_conf(node: str, topo: Topology, psk: str) -> str:
     }}
 }}
 secrets {{
-    ike-s2s {{
+    ike-{name} {{
         id-local = {local}
         id-remote = {remote}
         secret = "{psk}"

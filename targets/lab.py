@@ -8,8 +8,9 @@ from typing import Any
 from core.faults import Fault
 from core.paths import PathPair
 from core.routes import RouteTable
-from lab.faults import FAULTS, FaultKind, fault_kind
+from lab.faults import FaultKind, fault_kind, fault_kinds
 from lab.lab import Lab
+from lab.plan import plan
 from lab.signatures import REPLY_TTLS
 from lab.topology import DEFAULT_TOPOLOGY, load_topology
 from probes.target import ProbeTarget
@@ -31,7 +32,7 @@ class LabFault:
 
     @property
     def moves_to_vpn(self) -> bool:
-        return self.kind.moves_to_vpn
+        return self.kind.leaves_expressroute(self.lab.topology)
 
     def inject(self) -> None:
         self.lab.inject(self.kind.name)
@@ -96,15 +97,18 @@ class LabTarget:
         self.lab.down()
 
     def fault_names(self) -> list[str]:
-        return list(FAULTS)
+        return fault_kinds(self.lab.topology)
 
     def fault(self, name: str) -> Fault:
-        return LabFault(fault_kind(name), self.lab)
+        """A fault kind (or `a+b`) bound to this lab; unknown or unfit: one line, nothing done."""
+        return LabFault(fault_kind(name, self.lab.topology), self.lab)
 
     def probe_targets(self) -> list[ProbeTarget]:
+        """Every workload of the hub and of each spoke, in the topology's order."""
         t = self.lab.topology
         return [
-            ProbeTarget(t.workload_address, t.azure.workload_tcp_port, "workload", dict(REPLY_TTLS))
+            ProbeTarget(address, t.azure.workload_tcp_port, node, dict(REPLY_TTLS))
+            for node, address, _ in plan(t).workloads
         ]
 
     def probe_namespace(self) -> str | None:
@@ -122,10 +126,8 @@ class LabTarget:
     def secrets(self) -> list[str]:
         """Secrets that must never reach a log or report (the lab's VPN pre-shared key)."""
         found = []
-        for node in ("onprem-edge", "vpn-gateway"):
-            conf = self.lab.node_dir(node) / "swanctl.conf"
-            if conf.exists():
-                for line in conf.read_text().splitlines():
-                    if line.strip().startswith("secret ="):
-                        found.append(line.split("=", 1)[1].strip().strip('"'))
+        for conf in self.lab.run_dir.glob("**/swanctl.conf"):
+            for line in conf.read_text().splitlines():
+                if line.strip().startswith("secret ="):
+                    found.append(line.split("=", 1)[1].strip().strip('"'))
         return sorted(set(found))

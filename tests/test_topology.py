@@ -35,8 +35,17 @@ def variant(**changes: object) -> dict[str, object]:
 
 def test_default_topology_is_the_reference_architecture() -> None:
     t = load_topology()
-    assert t.msee.asn == 12076 and t.azure.asn == 65515
-    assert [n.removeprefix("erd-lab-") for n in t.namespaces] == list(topology.NODES)
+    assert t.expressroute.asn == 12076 and t.azure.asn == 65515
+    assert [n.removeprefix("erd-lab-") for n in t.namespaces] == [
+        "onprem-host",
+        "onprem-edge",
+        "provider",
+        "msee",
+        "er-gateway",
+        "vpn-gateway",
+        "vnet",
+        "workload",
+    ]
     assert t.effective_timers.hold_s == 3
 
 
@@ -50,13 +59,37 @@ def test_azure_profile_uses_microsoft_defaults() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"onprem__lan": "10.1.0.1/24", "onprem__host": "10.1.0.10/24"}, "(top level)", "overlaps"),
+        ({"onprem__lan": "10.1.0.0/24"}, "azure.vnet", "overlaps"),
         ({"colour": "blue"}, "colour", "unknown field"),
-        ({"onprem__host": "192.168.10.300/24"}, "onprem.host", "not an IPv4 address"),
-        ({"msee__asn": 4294967296}, "msee.asn", "less than or equal"),
+        ({"onprem__hosts": {"h": "192.168.10.300"}}, "onprem.hosts.h", "not an IPv4 address"),
+        ({"onprem__hosts": {"h": "192.168.11.3"}}, "onprem.hosts.h", "not a host address"),
+        ({"expressroute__asn": 4294967296}, "expressroute.asn", "less than or equal"),
         ({"azure__gateway_subnet": "10.1.255.240/28"}, "azure.gateway_subnet", "/27"),
-        ({"onprem__advertise__vpn": ["172.20.0.0/24"]}, "(top level)", "not within"),
+        ({"onprem__advertise__vpn": ["172.20.0.0/24"]}, "onprem.advertise.vpn.0", "not within"),
         ({"profile": "slow"}, "profile", "fast"),
+        ({"vpn__devices": ["nowhere"]}, "vpn.devices.0", "not one of onprem.routers"),
+        ({"vpn__instances": {"msee": "10.1.255.229"}}, "vpn.instances", "also used by"),
+        (
+            {"vpn__instances": {"a": "10.1.255.229", "b": "10.1.255.228"}},
+            "vpn.instances.b",
+            "twice",
+        ),
+        (
+            {"azure__subnets": {"x": {"prefix": "10.1.255.0/24", "hosts": {"w": "10.1.255.4"}}}},
+            "azure.subnets.x.prefix",
+            "GatewaySubnet",
+        ),
+        (
+            {"azure__subnets": {"x": {"prefix": "10.1.1.0/24", "hosts": {"w": "10.1.1.1"}}}},
+            "azure.subnets.x.hosts.w",
+            "used twice",
+        ),
+        ({"timers": {"keepalive_s": 2, "hold_s": 3}}, "timers", "a third of hold_s"),
+        (
+            {"onprem__routers": {"r" * 25: "192.168.10.1"}},
+            f"onprem.routers.{'r' * 25}",
+            "node name",
+        ),
     ],
 )
 def test_bad_topology_is_one_line(changes: dict[str, object], field: str, words: str) -> None:
@@ -98,7 +131,7 @@ def test_not_root_is_refused_before_anything_is_created(tmp_path: Path) -> None:
 
 def test_cli_bad_topology_one_line_and_nothing_created(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(variant(prefix="erd-bad", msee__asn=0)))
+    bad.write_text(yaml.safe_dump(variant(prefix="erd-bad", expressroute__asn=0)))
     out = subprocess.run(
         [ERDRILL, "lab", "up", "--topology", str(bad)],
         capture_output=True,
@@ -108,7 +141,7 @@ def test_cli_bad_topology_one_line_and_nothing_created(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
-    assert "msee.asn" in out.stderr and "Traceback" not in out.stderr
+    assert "expressroute.asn" in out.stderr and "Traceback" not in out.stderr
     netns = subprocess.run(
         ["ip", "netns", "list"], capture_output=True, text=True, check=True
     ).stdout
@@ -118,7 +151,7 @@ def test_cli_bad_topology_one_line_and_nothing_created(tmp_path: Path) -> None:
 def test_extends_merges_over_the_default() -> None:
     t = load_topology(topology.DEFAULT_TOPOLOGY.parent / "vpn-more-specific.yaml")
     assert t.onprem.advertise.vpn == ["192.168.10.0/25", "192.168.10.128/25"]
-    assert t.azure.workload == "10.1.1.4/24"
+    assert t.workload_address == "10.1.1.4"
 
 
 yaml_values = st.recursive(
@@ -136,8 +169,11 @@ yaml_values = st.recursive(
                     "prefix",
                     "onprem",
                     "azure",
-                    "msee",
-                    "host",
+                    "expressroute",
+                    "vpn",
+                    "circuits",
+                    "hosts",
+                    "routers",
                     "asn",
                     "bfd",
                     "timers",
@@ -165,7 +201,7 @@ def test_any_input_gives_a_topology_or_one_line_error(data: object) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from(["onprem", "azure", "msee", "bfd", "timers", "name"]),
+        st.sampled_from(["onprem", "azure", "expressroute", "vpn", "bfd", "timers", "name"]),
         yaml_values,
         max_size=3,
     )

@@ -1,0 +1,148 @@
+"""The redundant lab (two links on two CE routers, active-active VPN, subnets, spokes):
+its wiring comes from the topology, both links and both tunnels are up, and each fault kind
+ends on the path it says, with the link or VPN instance named."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from labkit import TEST_PREFIX, make_topology
+
+from core.errors import ConfigError
+from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
+from lab.faults import FAULTS, fault_kind, fault_kinds
+from lab.lab import Lab
+from lab.plan import plan
+from lab.topology import DEFAULT_TOPOLOGY, load_topology
+from targets.lab import LabTarget
+
+REDUNDANT = DEFAULT_TOPOLOGY.parent / "redundant.yaml"
+TWO_LOCATIONS = DEFAULT_TOPOLOGY.parent / "two-locations.yaml"
+WORKLOADS = ["app1", "data1", "spoke1-app", "spoke2-app"]
+
+
+def test_the_wiring_comes_from_the_topology() -> None:
+    p = plan(load_topology(REDUNDANT))
+    assert [(link.ce, link.msee, link.label) for link in p.links] == [
+        ("ce1", "msee1", "primary"),
+        ("ce2", "msee2", "secondary"),
+    ]
+    assert [(t.device, t.instance, t.label) for t in p.tunnels] == [
+        ("vpn-edge", "vpn-gw-1", "instance-1"),
+        ("vpn-edge", "vpn-gw-2", "instance-2"),
+    ]
+    assert [node for node, _, _ in p.workloads] == WORKLOADS
+    for a, ia, b, ib in p.veths:
+        assert a in p.nodes and b in p.nodes
+        assert len(ia) <= 15 and len(ib) <= 15
+    assert p.default_routes["spoke1-app"] == "10.2.1.1"
+
+
+def test_the_shipped_default_keeps_its_wiring() -> None:
+    p = plan(load_topology())
+    assert p.routers == ["onprem-edge", "msee", "er-gateway", "vpn-gateway", "vnet"]
+    assert ("onprem-edge", "er0", "provider", "ce0") in p.veths
+    assert p.tunnels[0].device_bgp == "169.254.21.1" and p.tunnels[0].name == "s2s"
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("secondary-link-down", "no secondary link"),
+        ("peering-location-down", "one circuit"),
+        ("vpn-instance-down", "one instance"),
+        ("circuit-down+msee-maintenance", "no secondary link"),
+        ("circuit-down+nothing", "unknown fault kind 'nothing'"),
+    ],
+)
+def test_a_fault_unfit_for_the_topology_is_one_line(kind: str, words: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        LabTarget(Lab(make_topology())).fault(kind)
+    assert "\n" not in str(err.value) and words in str(err.value), err.value
+
+
+def test_which_faults_leave_expressroute_depends_on_the_shape() -> None:
+    one, two = load_topology(REDUNDANT), load_topology(TWO_LOCATIONS)
+    assert FAULTS["circuit-down"].leaves_expressroute(one)
+    assert not FAULTS["circuit-down"].leaves_expressroute(two)
+    assert not fault_kind("primary-link-down", one).leaves_expressroute(one)
+    assert fault_kind("circuit-down+vpn-instance-down", one).moves_to_vpn
+    assert "peering-location-down" in fault_kinds(two)
+    assert "peering-location-down" not in fault_kinds(one)
+
+
+@pytest.fixture(scope="module")
+def redundant() -> Iterator[Lab]:
+    root = Path(tempfile.mkdtemp(prefix="erdrill-test-labs-"))
+    lab = Lab(make_topology(REDUNDANT, prefix=f"{TEST_PREFIX[:12]}-r"), run_root=root)
+    lab.up()
+    try:
+        yield lab
+    finally:
+        lab.down()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def healthy(redundant: Lab) -> Iterator[Lab]:
+    yield redundant
+    if redundant.active_faults():
+        redundant.restore()
+    redundant.wait_healthy(timeout=30)
+
+
+def _all(lab: Lab) -> dict[str, dict[str, str]]:
+    return {node: p.details() for node, p in lab.workload_paths().items()}
+
+
+def _everywhere(forward: str, back: str | None = None) -> dict[str, dict[str, str]]:
+    return {w: {"forward": forward, "return": back or forward} for w in WORKLOADS}
+
+
+@pytest.mark.lab
+def test_both_links_and_both_tunnels_are_up(redundant: Lab) -> None:
+    sessions = redundant.bgp_sessions()
+    assert set(sessions.values()) == {"established"}, sessions
+    for name in ("ce1/er0", "ce2/er1", "vpn-edge/s2s0", "vpn-edge/s2s1", "vnet/vpngw1"):
+        assert sessions[name] == "established"
+    assert set(redundant.tunnels().values()) == {"up"} and len(redundant.tunnels()) == 2
+    assert _all(redundant) == _everywhere("expressroute/primary")
+    assert all(redundant.reachable(a) for _, a, _ in plan(redundant.topology).workloads)
+
+
+def _wait(lab: Lab, expected: PathPair, detail: str) -> None:
+    lab.wait_paths(expected, timeout=20)
+    for _ in range(100):
+        if _all(lab) == _everywhere(detail):
+            return
+    assert _all(lab) == _everywhere(detail)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(
+    ("kind", "detail"),
+    [
+        ("primary-link-down", "expressroute/secondary"),
+        ("primary-link-silent", "expressroute/secondary"),
+        ("secondary-link-down", "expressroute/primary"),
+        ("msee-maintenance", "expressroute/secondary"),
+        ("vpn-instance-down", "expressroute/primary"),
+        ("circuit-down", "vpn/instance-1"),
+        ("circuit-down+vpn-instance-down", "vpn/instance-2"),
+    ],
+)
+def test_each_fault_ends_on_its_path(healthy: Lab, kind: str, detail: str) -> None:
+    expected = ON_VPN if detail.startswith("vpn") else ON_EXPRESSROUTE
+    assert fault_kind(kind, healthy.topology).leaves_expressroute(healthy.topology) == (
+        expected == ON_VPN
+    )
+    healthy.inject(kind)
+    _wait(healthy, expected, detail)
+    tables = {t.owner: t for t in healthy.route_tables()}
+    assert tables["vnet"].path_to("192.168.10.0/24") is PathKind(detail.split("/")[0])
+    healthy.restore(kind)
+    assert _all(healthy) == _everywhere("expressroute/primary")
