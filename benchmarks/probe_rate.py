@@ -61,7 +61,7 @@ def _path(use_lab: bool) -> Iterator[tuple[list[ProbeTarget], str]]:
         lab = Lab(topo, run_root=Path(root))
         lab.up()
         try:
-            router = topo.azure.workload_subnet_gateway.split("/")[0]
+            router = topo.workload_address.rsplit(".", 1)[0] + ".1"  # the VNet router
             yield (
                 [
                     ProbeTarget(topo.workload_address, tcp_port=topo.azure.workload_tcp_port),
