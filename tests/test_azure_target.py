@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,8 +58,15 @@ def face(backend: ScriptedBackend, tmp_path: Path) -> Iterator[Server]:
         yield server
 
 
-def target(face: Server, tmp_path: Path, method: str = "disable-peering", timeout: float = 20,
-           credential: Any = None, config: str = CONFIG, **kwargs: Any) -> AzureTarget:
+def target(
+    face: Server,
+    tmp_path: Path,
+    method: str = "disable-peering",
+    timeout: float = 20,
+    credential: Any = None,
+    config: str = CONFIG,
+    **kwargs: Any,
+) -> AzureTarget:
     cfg = parse_drill_config(config.format(method=method, timeout=timeout))
     assert cfg.azure is not None
     kwargs.setdefault("out", lambda line: None)
@@ -104,6 +112,9 @@ def test_disable_peering_fails_over_and_back(
 
 def test_journal_entry_names_what_repair_needs(face: Server, tmp_path: Path) -> None:
     entry = target(face, tmp_path, allow_disruption=True).fault("disable-peering").journal_entry()
+    pre_fault = json.loads(entry.pop("pre_fault"))
+    peering = "/subscriptions/00000000-0000-4000-8000-00000000e7d1/resourceGroups/erdrill-lab" \
+        "/providers/Microsoft.Network/expressRouteCircuits/er-circuit"  # fmt: skip
     assert entry == {
         "target": "azure",
         "fault": "disable-peering",
@@ -114,7 +125,13 @@ def test_journal_entry_names_what_repair_needs(face: Server, tmp_path: Path) -> 
         "peering": "AzurePrivatePeering",
         "er_gateway": "er-gateway",
         "arm_endpoint": "lab",
-    }
+        "peering_id": f"{peering}/peerings/AzurePrivatePeering",
+        "circuit_id": peering,
+        "er_gateway_id": peering.replace("expressRouteCircuits/er-circuit",
+                                         "virtualNetworkGateways/er-gateway"),
+    }  # fmt: skip
+    assert pre_fault["properties"]["state"] == "Enabled"
+    assert "provisioningState" not in pre_fault["properties"]  # writable fields only
 
 
 def test_a_fault_never_injected_is_not_undone(
@@ -215,12 +232,15 @@ def test_lro_that_never_completes_is_bounded(
     assert time.monotonic() - start < 8
 
 
-@pytest.mark.parametrize("reply", [
-    Reply(200, {"value": "not-a-list"}, immediate=True),
-    Reply(200, {"routes": []}),
-    Reply(200, raw=b"<html>gateway timeout</html>"),
-    Reply(200, {"value": [{"network": 42}]}),
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200, {"value": "not-a-list"}, immediate=True),
+        Reply(200, {"routes": []}),
+        Reply(200, raw=b"<html>gateway timeout</html>"),
+        Reply(200, {"value": [{"network": 42}]}),
+    ],
+)
 def test_unexpected_shape_is_a_clear_error(
     face: Server, backend: ScriptedBackend, tmp_path: Path, reply: Reply
 ) -> None:
@@ -260,8 +280,11 @@ def test_plan_mode_makes_no_write_call(
 
 
 def test_operator_method_waits_bounded(face: Server, tmp_path: Path) -> None:
-    cfg = parse_drill_config(CONFIG.format(method="operator", timeout=20)
-                             .replace("retry_attempts = 3", "retry_attempts = 3\noperator_wait_s = 2"))
+    cfg = parse_drill_config(
+        CONFIG.format(method="operator", timeout=20).replace(
+            "retry_attempts = 3", "retry_attempts = 3\noperator_wait_s = 2"
+        )
+    )
     lines: list[str] = []
     assert cfg.azure is not None
     t = AzureTarget(cfg, arm_connection(cfg.azure, tmp_path), out=lines.append)

@@ -27,6 +27,7 @@ __all__ = [
     "OPERATIONS",
     "RETRY_STATUS",
     "DisruptionRefused",
+    "PreconditionFailed",
     "ShapeError",
     "conflicting",
     "error_code",
@@ -66,6 +67,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
 
 class DisruptionRefused(ErdrillError):
     """A disruptive fault was asked for without allow_disruption."""
+
+
+class PreconditionFailed(TargetError):
+    """412: the resource changed since its etag was read (If-Match did not match)."""
 
 
 class ShapeError(Exception):
@@ -204,6 +209,11 @@ def explain(
         return TargetError(
             f"azure: {action} ({detail}): 403 forbidden ({error_code(exc)}); grant the identity "
             f"{perm or 'the needed permission'} on resource group {cfg.resource_group}"
+        )
+    if status == 412:
+        return PreconditionFailed(
+            f"azure: {action} ({detail}): 412 {error_code(exc)}: the resource changed since "
+            "it was read (If-Match did not match)"
         )
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return TargetError(

@@ -197,7 +197,9 @@ def undo_azure_entry(entry: dict[str, Any], allow_disruption: bool) -> None:
         if lab is not None:
             server = serve(LabBackend(lab), lab.run_dir, profile=cfg.azure.face)
         conn = arm_connection(cfg.azure, lab.run_dir if lab else None)
-        AzureTarget(cfg, conn, allow_disruption=True).fault(name).restore()
+        fault = AzureTarget(cfg, conn, allow_disruption=True).fault(name)
+        fault.adopt(u)  # the pre-fault body the dead drill journaled
+        fault.restore()
     except TargetError as exc:
         raise OpenFault(f"{_left_in_place(entry)}; undo failed: {exc}") from None
     finally:

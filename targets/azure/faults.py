@@ -14,6 +14,7 @@ never injected, undoes with `restore`.
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import time
@@ -23,7 +24,8 @@ from typing import Any, ClassVar
 
 from core.errors import TargetError
 from targets.azure.arm import Arm, raw_json
-from targets.azure.errors import first_line
+from targets.azure.errors import PreconditionFailed, first_line
+from targets.azure.peering import differences, journaled_body, restored_body, scrubbed, writable
 from targets.azure.reads import ControlPlane, dig_str
 
 __all__ = [
@@ -73,6 +75,9 @@ class AzureFault:
     def journal_entry(self) -> dict[str, str]:
         return {"target": "azure", "fault": self.name, **self.where}
 
+    def adopt(self, undo: Mapping[str, Any]) -> None:
+        """Journal repair: take what the dead drill journaled beyond the resource names."""
+
     def _inject(self) -> None:
         raise NotImplementedError
 
@@ -80,30 +85,77 @@ class AzureFault:
         raise NotImplementedError
 
 
+@dataclass
 class DisablePeering(AzureFault):
-    """Disable the circuit's peering (a PUT of the peering body with state Disabled)."""
+    """Disable the circuit's peering (a PUT with state Disabled); restore the pre-fault body.
 
-    name = "disable-peering"
+    The journal entry, written before the inject, keeps the peering's full resource ID and
+    its body as read then (writable fields, scrubbed of sharedKey). Every PUT sends
+    If-Match with the etag just read (a 412 means it changed meanwhile: read again, at most
+    three times). The restore writes the pre-fault writable fields back, then reads the
+    peering again: any field that differs from the pre-fault body fails the undo.
+    """
+
+    name: ClassVar[str] = "disable-peering"
+    before: dict[str, Any] | None = None  # the pre-fault body, scrubbed
+
+    def journal_entry(self) -> dict[str, str]:
+        entry = super().journal_entry()
+        body = self.reads.peering_body()
+        self.before = scrubbed(body)
+        cfg = self.reads.cfg
+        gateway = "/".join(str(body.get("id", "")).split("/")[:5])
+        entry.update(
+            peering_id=str(body.get("id", "")),
+            circuit_id=str(body.get("id", "")).rsplit("/peerings/", 1)[0],
+            er_gateway_id=f"{gateway}/providers/Microsoft.Network/virtualNetworkGateways/"
+            f"{cfg.er_gateway}",
+            pre_fault=journaled_body(body),
+        )
+        return entry
+
+    def adopt(self, undo: Mapping[str, Any]) -> None:
+        """Journal repair: undo to the pre-fault body the dead drill journaled."""
+        if undo.get("pre_fault"):
+            self.before = json.loads(str(undo["pre_fault"]))
 
     def _inject(self) -> None:
-        self._set_peering("Disabled")
+        self._put("Disabled")
 
     def _undo(self) -> None:
-        self._set_peering("Enabled")
+        self._put(None)
+        if not self.arm.plan:
+            self._verify()
 
-    def _set_peering(self, state: str) -> None:
+    def _put(self, state: str | None) -> None:
+        """PUT `state` (None: the pre-fault body) with If-Match; re-read after a 412."""
+        for attempt in range(3):
+            try:
+                self._put_once(state)
+                return
+            except PreconditionFailed:
+                if attempt == 2:
+                    raise
+
+    def _put_once(self, state: str | None) -> None:
         arm, cfg = self.arm, self.reads.cfg
         body = self.reads.peering_body()
         current = dig_str(body, "properties", "state")
+        if state is None and self.before is not None:
+            new = restored_body(body, self.before)
+        else:
+            new = {"properties": {**writable(body)["properties"], "state": state or "Enabled"}}
+        want = str(new["properties"].get("state"))
+        etag = str(body.get("etag", "*"))
         settled = body["properties"].get("provisioningState", "Succeeded") == "Succeeded"
         detail = (
-            f"PUT circuit {cfg.circuit} peering {cfg.peering} state {current} -> {state} "
-            "(express_route_circuit_peerings.begin_create_or_update)"
+            f"PUT circuit {cfg.circuit} peering {cfg.peering} state {current} -> {want}, "
+            f"If-Match {etag} (express_route_circuit_peerings.begin_create_or_update)"
         )
-        if current == state and settled and not arm.plan:  # a write still running may change it
+        unchanged = current == want and not differences(new, body)
+        if unchanged and settled and not arm.plan:  # a write still running may change it
             arm.record("peering write", True, detail + ": already so, skipped", False)
             return
-        new = {**body, "properties": {**body["properties"], "state": state}}
         c = arm.client
         result = arm.call(
             "peering write",
@@ -111,15 +163,43 @@ class DisablePeering(AzureFault):
             lambda: arm.lro(
                 "peering write",
                 c.express_route_circuit_peerings.begin_create_or_update(
-                    cfg.resource_group, cfg.circuit, cfg.peering, new, cls=raw_json
+                    cfg.resource_group,
+                    cfg.circuit,
+                    cfg.peering,
+                    new,
+                    headers={"If-Match": etag},
+                    cls=raw_json,
                 ),
             ),
             write=True,
         )
         if result is not None:
             seen = dig_str(result, "properties", "state")
-            if seen != state:
-                raise TargetError(f"azure: peering {cfg.peering} is {seen} after setting {state}")
+            if seen != want:
+                raise TargetError(f"azure: peering {cfg.peering} is {seen} after setting {want}")
+
+    def _verify(self) -> None:
+        """Read the peering again: every pre-fault writable field must be as it was."""
+        cfg = self.reads.cfg
+        body = self.reads.peering_body()
+        before = self.before or {"properties": {"state": "Enabled"}}
+        problems = differences(before, body)
+        state = body["properties"].get("provisioningState", "Succeeded")
+        if state != "Succeeded":
+            problems.append(f"provisioningState {state}")
+        self.arm.record(
+            "peering read",
+            False,
+            f"verify circuit {cfg.circuit} peering {cfg.peering} against the pre-fault body: "
+            + ("; ".join(problems) or "as before the fault"),
+            True,
+        )
+        if problems:
+            raise TargetError(
+                f"azure: peering {cfg.peering} of circuit {cfg.circuit} differs after the "
+                f"restore from before the fault: {'; '.join(problems)}; set it back by hand "
+                "(the fault journal keeps the pre-fault body)"
+            )
 
 
 class SiteFailoverSimulation(AzureFault):
