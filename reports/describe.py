@@ -107,7 +107,10 @@ def route_specific_lines(record: DrillRecord) -> list[str]:
         figures: TransitionFigures | None = getattr(record, transition)
         if figures is None:
             continue
+        every = figures.route_specific.get("all")
         for group, rs in figures.route_specific.items():
+            if every is not None and group != "all" and rs.flows == every.flows:
+                continue  # the same flows as "all" (one destination, or one protocol)
             flows = f"{rs.flows} flow{'s' if rs.flows != 1 else ''}"
             spread = (
                 f"min {rs.loss_derived_min_ms:.0f} ms ({rs.fastest}), "

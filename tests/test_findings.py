@@ -194,8 +194,9 @@ def test_a_finding_shows_its_action_and_a_later_clean_drill_marks_it_fixed(
 
     lines = [obj for _, obj in history.read_lines(path)]
     assert [ln["finding_ids"] for ln in lines] == [["ERD-ASYM-001"], ["ERD-ASYM-001"], []]
-    assert lines[1]["finding_changes"]["recurring"] == ["ERD-ASYM-001"]
-    assert lines[2]["finding_changes"] == {
+    changes: list[dict[str, Any]] = [ln["finding_changes"] for ln in lines]
+    assert changes[1]["recurring"] == ["ERD-ASYM-001"]
+    assert changes[2] == {
         "previous_run_id": "r2",
         "new": [],
         "recurring": [],
@@ -447,6 +448,15 @@ def test_route_specific_figures_show_in_the_description() -> None:
         "max 9 ms (10.1.1.4/tcp); outage 5-11 ms" in html
     )
     assert "failover route-specific tcp (1 flow): loss-derived 9 ms; outage 11-11 ms" in html
+    rec.failover = rec.failover.model_copy(
+        update={
+            "route_specific": {
+                "all": RouteSpecific.model_validate(rs),
+                "10.1.1.4": RouteSpecific.model_validate(rs),
+            }
+        }
+    )
+    assert "route-specific 10.1.1.4" not in drill_description_html(rec)  # the same as all
 
 
 def test_the_summary_table_counts_the_sessions_kept() -> None:

@@ -11,8 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.config import parse_drill_config
+from core.errors import ConfigError
 from core.paths import PathKind
 from core.record import SessionEnd, SessionResult
+from core.settings import DrillOptions
 from drill.sessions import phase_of
 from lab.firewall import Firewall, dropped, install, nft_script
 from probes.netns import Testbed
@@ -121,3 +124,16 @@ def test_the_firewall_loads_with_a_zone_per_path_and_is_off_by_default() -> None
         assert dropped(ns) == {"no_state": 0, "zone_change": 0}
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_sessions_are_on_for_the_lab_and_off_for_azure_unless_configured() -> None:
+    lab = DrillOptions.from_config(parse_drill_config(""), "lab").settings
+    azure = DrillOptions.from_config(parse_drill_config(""), "azure").settings
+    assert (lab.sessions_per_target("lab"), azure.sessions_per_target("azure")) == (2, 0)
+    assert (lab.session_timeout_for("lab"), azure.session_timeout_for("azure")) == (3.0, 30.0)
+    text = "[probe]\nsessions = 1\nsession_port = 7\nsession_timeout_s = 12.5\n"
+    configured = DrillOptions.from_config(parse_drill_config(text), "azure").settings
+    assert configured.sessions_per_target("azure") == 1 and configured.session_port == 7
+    assert configured.session_timeout_for("azure") == 12.5
+    with pytest.raises(ConfigError, match="sessions"):
+        parse_drill_config("[probe]\nsessions = -1\n")
