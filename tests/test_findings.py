@@ -194,7 +194,7 @@ def test_a_finding_shows_its_action_and_a_later_clean_drill_marks_it_fixed(
 
     lines = [obj for _, obj in history.read_lines(path)]
     assert [ln["finding_ids"] for ln in lines] == [["ERD-ASYM-001"], ["ERD-ASYM-001"], []]
-    changes: list[dict[str, Any]] = [ln["finding_changes"] for ln in lines]
+    changes: list[Any] = [ln["finding_changes"] for ln in lines]
     assert changes[1]["recurring"] == ["ERD-ASYM-001"]
     assert changes[2] == {
         "previous_run_id": "r2",
