@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
 from core.config import parse_drill_config
 from core.errors import ConfigError
 from core.paths import PathKind
-from core.record import SessionEnd, SessionResult
+from core.record import DrillRecord, SessionEnd, SessionResult
 from core.settings import DrillOptions
 from drill.sessions import phase_of
 from lab.firewall import Firewall, dropped, install, nft_script
@@ -137,3 +138,14 @@ def test_sessions_are_on_for_the_lab_and_off_for_azure_unless_configured() -> No
     assert configured.session_timeout_for("azure") == 12.5
     with pytest.raises(ConfigError, match="sessions"):
         parse_drill_config("[probe]\nsessions = -1\n")
+
+
+def test_the_record_validates_session_results_on_assignment() -> None:
+    rec = DrillRecord(run_id="r", target="lab", started_at="2026-12-02T00:00:00+00:00")
+    rec.sessions = [_result("reset").model_dump()]  # type: ignore[list-item]
+    assert isinstance(rec.sessions[0], SessionResult) and rec.sessions[0].end is SessionEnd.RESET
+    with pytest.raises(ValidationError):
+        rec.sessions = [{"name": "w#1"}]  # type: ignore[list-item]
+    with pytest.raises(ValidationError):
+        rec.sessions[0].end = "vanished"  # type: ignore[assignment]
+    assert DrillRecord.model_validate_json(rec.to_json()).sessions == rec.sessions
