@@ -149,3 +149,23 @@ def test_the_record_validates_session_results_on_assignment() -> None:
     with pytest.raises(ValidationError):
         rec.sessions[0].end = "vanished"  # type: ignore[assignment]
     assert DrillRecord.model_validate_json(rec.to_json()).sessions == rec.sessions
+
+
+def test_an_rst_from_the_path_breaks_them_as_reset(testbed: Testbed) -> None:
+    target = SessionTarget(testbed.FAR, ECHO_PORT, "far", server_namespace=testbed.far)
+    reject = (
+        "table inet erdt_reject {\n  chain forward {\n"
+        "    type filter hook forward priority filter; policy accept;\n"
+        f"    tcp dport {ECHO_PORT} reject with tcp reset\n  }}\n}}\n"
+    )
+    nft = ["ip", "netns", "exec", testbed.mid, "nft", "-f", "-"]
+    with SessionProbe([target], 1, namespace=testbed.cli, interval_ms=20, timeout_s=3.0) as s:
+        time.sleep(0.2)
+        subprocess.run(nft, input=reject, text=True, check=True)
+        try:
+            time.sleep(0.5)
+        finally:
+            subprocess.run(nft, input="delete table inet erdt_reject\n", text=True, check=True)
+    (r,) = s.results
+    assert r.end is SessionEnd.RESET and "ECONNRESET" in r.reason, r
+    assert r.broken_at is not None and r.messages_echoed > 0
