@@ -5,4 +5,9 @@ scenario and tears the lab down. The plugin (erdrill/pytest_plugin.py) holds the
 fixtures and hooks; erdrill/session.py the session; steps/ the Gherkin glue.
 """
 
-pytest_plugins = ["erdrill.pytest_plugin", "steps.drill_steps", "steps.steady_state_steps"]
+pytest_plugins = [
+    "erdrill.pytest_plugin",
+    "steps.drill_steps",
+    "steps.steady_state_steps",
+    "steps.lab_shape_steps",
+]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import LabError
 from core.faults import Fault
 from core.paths import PathPair
 from core.routes import RouteTable
+from lab.build import wait_until
 from lab.faults import FaultKind, fault_kind, fault_kinds
 from lab.lab import Lab
 from lab.plan import plan
@@ -17,6 +20,10 @@ from probes.target import ProbeTarget
 from targets.target import Health
 
 __all__ = ["LabFault", "LabTarget"]
+
+
+def _on(detail: str, path: str) -> bool:
+    return detail == path or detail.startswith(f"{path}/")
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,37 @@ class LabTarget:
             ProbeTarget(address, t.azure.workload_tcp_port, node, dict(REPLY_TTLS))
             for node, address, _ in plan(t).workloads
         ]
+
+    def redundancy_problems(self) -> list[str]:
+        """What keeps two ExpressRoute links and two VPN tunnels from carrying BGP (empty: none)."""
+        sessions, tunnels = self.lab.bgp_sessions(), self.lab.tunnels()
+        problems = [f"BGP {k} is {v}" for k, v in sessions.items() if v != "established"]
+        problems += [f"tunnel {k} is {v}" for k, v in tunnels.items() if v != "up"]
+        links = len(plan(self.lab.topology).links)
+        if links < 2 or len(tunnels) < 2:
+            problems.append(f"the lab has {links} ExpressRoute links and {len(tunnels)} tunnels")
+        return problems
+
+    def flows(self) -> dict[str, dict[str, str]]:
+        """Each workload's path both ways, with the link or VPN instance (`expressroute/primary`)."""
+        return {node: p.details() for node, p in self.lab.workload_paths().items()}
+
+    def wait_flows_on(self, path: str, within_s: float) -> dict[str, dict[str, str]]:
+        """Wait until every workload's flows, both ways, are on `path` (`expressroute`,
+        `expressroute/secondary`, `vpn/instance-2`, or a leading part of one)."""
+        seen: dict[str, dict[str, str]] = {}
+
+        def on_path() -> bool:
+            nonlocal seen
+            seen = self.flows()
+            return all(_on(d, path) for flow in seen.values() for d in flow.values())
+
+        with contextlib.suppress(LabError):
+            wait_until(on_path, within_s, f"every flow on {path}", 0.05)
+        off = {n: f for n, f in seen.items() if not all(_on(d, path) for d in f.values())}
+        if off:
+            raise AssertionError(f"after {within_s:g} s not every flow is on {path}: {off}")
+        return seen
 
     def probe_namespace(self) -> str | None:
         return self.lab.namespace("onprem-host")

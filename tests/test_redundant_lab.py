@@ -146,3 +146,21 @@ def test_each_fault_ends_on_its_path(healthy: Lab, kind: str, detail: str) -> No
     assert tables["vnet"].path_to("192.168.10.0/24") is PathKind(detail.split("/")[0])
     healthy.restore(kind)
     assert _all(healthy) == _everywhere("expressroute/primary")
+
+
+def test_every_workload_and_spoke_is_a_probe_target() -> None:
+    target = LabTarget(Lab(load_topology(REDUNDANT)))
+    assert [(p.name, p.address, p.tcp_port) for p in target.probe_targets()] == [
+        ("app1", "10.1.1.4", 443),
+        ("data1", "10.1.2.4", 443),
+        ("spoke1-app", "10.2.1.4", 443),
+        ("spoke2-app", "10.3.1.4", 443),
+    ]
+    assert {"10.2.0.0/16", "10.3.0.0/16"} <= set(target.allowed_networks())
+
+
+def test_spokes_with_gateway_transit_are_advertised_over_both_paths() -> None:
+    from lab.sessions import azure_advertised
+
+    er, vpn = azure_advertised(load_topology(REDUNDANT))
+    assert er == vpn == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]
