@@ -153,18 +153,45 @@ class ControlPlane:
         detail = f"circuit {cfg.circuit} peering {cfg.peering}"
         return self.arm.call("peering read", detail, run) or {}
 
+    def failover_tests(self) -> list[dict[str, Any]]:
+        """The ER gateway's site failover test details, one per peering location."""
+        c, rg, gw = self.arm.client, self.cfg.resource_group, self.cfg.er_gateway
+
+        def run() -> list[dict[str, Any]]:
+            poller = c.virtual_network_gateways.begin_get_failover_all_test_details(
+                rg, gw, type="SingleSiteFailover", fetch_latest=True, cls=raw_json
+            )
+            body = self.arm.lro("site failover details", poller)
+            if not isinstance(body, list) or not all(isinstance(t, dict) for t in body):
+                raise ShapeError(f"failover test details: {type(body).__name__}, expected a list")
+            return body
+
+        detail = f"virtual network gateway {gw} (begin_get_failover_all_test_details)"
+        return self.arm.call("site failover details", detail, run) or []
+
     def peering_state(self) -> str:
         return dig_str(self.peering_body(), "properties", "state")
 
     def er_down(self) -> bool:
-        """True when none of the ER gateway's Microsoft edge (MSEE, AS 12076) peers is connected.
+        """True when ExpressRoute no longer brings the drill's prefixes to the ER gateway.
 
-        Other peers of the gateway (iBGP between its instances, a route server) stay up
-        when the circuit is down, so they never decide it.
+        Down: none of the gateway's Microsoft edge (MSEE, AS 12076) peers is connected, or
+        the gateway learns none of the drill's prefixes (onprem_prefixes, more-specifics
+        included) through 12076. The second is what a stopped circuit or a disabled
+        peering looks like from Azure: the gateway's sessions to the MSEEs stay up and only
+        the on-premises routes go. Other peers (iBGP between gateway instances, a route
+        server) never decide it.
         """
         peers = self.bgp_peers(self.cfg.er_gateway)
         msee = [p for p in peers if p.asn in (int(MICROSOFT_ASN), 0)]  # 0: ASN not reported
-        return not any(p.state == "Connected" for p in msee)
+        if not any(p.state == "Connected" for p in msee):
+            return True
+        mine = [ipaddress.ip_network(p, strict=False) for p in self.cfg.onprem_prefixes]
+        rule = self.cfg.classification
+        return not any(
+            classify_learned_route(r, rule) is PathKind.EXPRESSROUTE and _within(r.network, mine)
+            for r in self.learned_routes(self.cfg.er_gateway)
+        )
 
     def snapshot(self) -> Snapshot:
         """Every control-plane read, made concurrently."""
