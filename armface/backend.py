@@ -12,6 +12,7 @@ operations) in front of any backend.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,7 @@ LRO_OPERATIONS = frozenset(
         "VirtualNetworkGateways_GetAdvertisedRoutes",
         "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
         "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+        "VirtualNetworkGateways_GetFailoverAllTestDetails",
         "ExpressRouteCircuitPeerings_CreateOrUpdate",
         "NetworkWatchers_GetNextHop",
     }
@@ -125,6 +127,7 @@ class ResourceBackend:
         self.names = names or ResourceNames()
         self._lock = threading.Lock()
         self.peering_etag = _etag()
+        self.site_tests: dict[str, dict[str, Any]] = {}  # peering location -> test details
 
     # --- facts (override) --------------------------------------------------------------
     def effective_routes(self) -> list[dict[str, Any]]:
@@ -258,8 +261,28 @@ class ResourceBackend:
         return None
 
     def _VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
-        self.start_site_failover(call.query.get("peeringLocation", ""))
+        location = call.query.get("peeringLocation", "")
+        self.start_site_failover(location)
+        self.site_tests[location] = {
+            "peeringLocation": location,
+            "status": "Running",
+            "startTime": _now(),
+            "endTime": "",
+            "testGuid": str(uuid.uuid4()),
+            "testType": "SingleSiteFailover",
+            "circuits": [{"name": self.names.circuit, "nrpResourceUri": self._circuit_id()}],
+            "connections": [{"name": f"{self.names.circuit}-connection", "status": "Connected"}],
+            "issues": [],
+        }
         return Reply(200, "Failover simulation started")
+
+    def _circuit_id(self) -> str:
+        return self.names.resource_id("expressRouteCircuits", self.names.circuit)
+
+    def _VirtualNetworkGateways_GetFailoverAllTestDetails(self, call: Call) -> Reply:
+        if self._gateway(call) != self.names.er_gateway:
+            return self._missing("virtualNetworkGateways", call.params["virtualNetworkGatewayName"])
+        return Reply(200, list(self.site_tests.values()))
 
     def _check_VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(
         self, call: Call
@@ -270,6 +293,11 @@ class ResourceBackend:
 
     def _VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation(self, call: Call) -> Reply:
         self.stop_site_failover()
+        body = call.body if isinstance(call.body, dict) else {}
+        test = self.site_tests.get(str(body.get("peeringLocation", "")))
+        if test is not None:
+            test.update(status="Completed", endTime=_now())
+            test["wasSimulationSuccessful"] = body.get("wasSimulationSuccessful")
         return Reply(200, "Failover simulation stopped")
 
     def _connection_body(self) -> dict[str, Any]:
@@ -361,6 +389,10 @@ class ResourceBackend:
             return self._missing("networkWatchers", call.params.get("networkWatcherName", ""))
         body = call.body if isinstance(call.body, dict) else {}
         return Reply(200, self.next_hop(str(body.get("destinationIPAddress", ""))))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _etag() -> str:

@@ -49,6 +49,12 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
             ["virtualNetworkGatewayName"],
         ),
         (
+            "POST",
+            "VirtualNetworkGateways_GetFailoverAllTestDetails",
+            "virtualNetworkGateways/{}/getFailoverAllTestsDetails",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
             "GET",
             "VirtualNetworkGatewayConnections_Get",
             "connections/{}",

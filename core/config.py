@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from core import defaults
+from core.circuits import CircuitConfig, site_failover_problem
 from core.errors import ConfigError
 from core.face_profile import FaceProfile
 
@@ -215,6 +216,7 @@ class AzureConfig(_Section):
     fault_method: FaultMethod = "operator"
     fault_commands: FaultCommands | None = None
     peering_location: str | None = None
+    circuits: list[CircuitConfig] = Field(default_factory=list)  # site failover: 2+ locations
     operator_wait_s: float = 900.0
     arm_endpoint: str = AZURE_PUBLIC  # unless set: the cloud's ARM endpoint
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
@@ -277,10 +279,10 @@ class AzureConfig(_Section):
             raise ValueError(
                 "fault_commands: fault_method 'command' needs [azure.fault_commands] inject, undo"
             )
-        if self.fault_method == "site-failover-simulation" and not self.peering_location:
-            raise ValueError(
-                "peering_location: fault_method 'site-failover-simulation' needs peering_location"
-            )
+        if self.fault_method == "site-failover-simulation":
+            problem = site_failover_problem(self.peering_location, self.circuits)
+            if problem is not None:
+                raise ValueError(problem)
         if self.fault_method == "disable-peering" and self.peering != "AzurePrivatePeering":
             raise ValueError(
                 f"peering: a drill may disable only AzurePrivatePeering, not {self.peering!r} "

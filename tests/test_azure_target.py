@@ -41,6 +41,14 @@ retry_attempts = 3
 [azure.fault_commands]
 inject = "true"
 undo = "true"
+
+[[azure.circuits]]
+name = "er-circuit"
+peering_location = "lab-location"
+
+[[azure.circuits]]
+name = "er-circuit-2"
+peering_location = "lab-location-2"
 """
 
 LEARNED = "VirtualNetworkGateways_GetLearnedRoutes"

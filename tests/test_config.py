@@ -62,7 +62,7 @@ def test_azure_defaults() -> None:
     (AZURE.replace("192.168.10.0/24", "192.168.10.1/24"), "azure.onprem_prefixes",
      "host bits zero"),
     (AZURE + "fault_method = \"command\"", "azure.fault_commands", "inject"),
-    (AZURE + "fault_method = \"site-failover-simulation\"", "azure.peering_location", "needs"),
+    (AZURE + "fault_method = \"site-failover-simulation\"", "azure.circuits", "two peering locations"),
     (AZURE + "arm_endpoint = \"http://x\"", "azure.arm_endpoint", "https"),
     (AZURE + "fault_method = \"disable-peering\"\npeering = \"MicrosoftPeering\"",
      "azure.peering", "only AzurePrivatePeering"),

@@ -58,6 +58,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
         "Microsoft.Network/virtualNetworkGateways/startSiteFailoverTest/action",
         "er_gateway",
     ),
+    "site failover details": (
+        "Microsoft.Network/virtualNetworkGateways/getFailoverAllTestsDetails/action",
+        "er_gateway",
+    ),
     "site failover stop": (
         "Microsoft.Network/virtualNetworkGateways/stopSiteFailoverTest/action",
         "er_gateway",

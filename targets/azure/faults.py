@@ -3,10 +3,12 @@
 - operator: ask the provider to stop ExpressRoute; wait (bounded) for the ER gateway's
   BGP peers to go down, and up again on undo. Nothing is written.
 - disable-peering: PUT the circuit's peering with state Disabled, then Enabled.
-- site-failover-simulation: start, then stop, the ER gateway's site failover test.
+- site-failover-simulation: start, then stop, the ER gateway's site failover test
+  (ExpressRoute to ExpressRoute between two peering locations; test details read around it).
 - command: run the operator's own inject and undo commands.
 
-Every method stops ExpressRoute, so every one moves traffic to the VPN. The three that
+Every method but site-failover-simulation stops ExpressRoute and moves traffic to the
+VPN; the simulation moves it to the circuits of another peering location. The three that
 write (or run something) are `DISRUPTIVE`: the target refuses them without
 allow_disruption. A fault undoes only what its own inject began; journal repair, which
 never injected, undoes with `restore`.
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from core.errors import TargetError
+from core.paths import PathKind
 from targets.azure.arm import Arm, raw_json
 from targets.azure.errors import PreconditionFailed, first_line
 from targets.azure.peering import differences, journaled_body, restored_body, scrubbed, writable
@@ -45,7 +48,7 @@ class AzureFault:
     """One fault method bound to a circuit: `reads` and `arm` of its config, `where` to journal."""
 
     name: ClassVar[str]
-    moves_to_vpn: ClassVar[bool] = True  # every Azure fault method stops ExpressRoute
+    moves_to_vpn: ClassVar[bool] = True  # all but the site failover simulation stop ER
 
     reads: ControlPlane
     where: Mapping[str, str] = field(default_factory=dict)
@@ -203,13 +206,33 @@ class DisablePeering(AzureFault):
 
 
 class SiteFailoverSimulation(AzureFault):
-    """Start the ER gateway's site failover simulation; stop it on undo."""
+    """ExpressRoute resiliency validation: fail the circuits of one peering location over to
+    another's (ExpressRoute to ExpressRoute, never to the VPN); stop it on undo.
+
+    The config must name circuits in two peering locations (core.circuits). The gateway's
+    test details are read before the start (a test already running there is refused) and
+    after the stop (it must no longer run). The stop reports whether ExpressRoute still
+    carried the return path when it was sent, and each connection of the test.
+    """
 
     name = "site-failover-simulation"
+    moves_to_vpn = False  # traffic stays on ExpressRoute, through the other location
+
+    def _test_at(self, location: str) -> dict[str, Any] | None:
+        return next(
+            (t for t in self.reads.failover_tests() if t.get("peeringLocation") == location),
+            None,
+        )
 
     def _inject(self) -> None:
         arm, cfg = self.arm, self.reads.cfg
         c, loc = arm.client, cfg.peering_location or ""
+        before = self._test_at(loc)
+        if before is not None and before.get("status") in ("Starting", "Running"):
+            raise TargetError(
+                f"azure: a site failover test already runs at {loc} on gateway "
+                f"{cfg.er_gateway} (since {before.get('startTime') or '?'}); stop it first"
+            )
         arm.call(
             "site failover start",
             f"POST {cfg.er_gateway}/startSiteFailoverTest peeringLocation={loc} "
@@ -225,16 +248,27 @@ class SiteFailoverSimulation(AzureFault):
 
     def _undo(self) -> None:
         arm, cfg = self.arm, self.reads.cfg
-        c = arm.client
+        c, loc = arm.client, cfg.peering_location or ""
+        test = self._test_at(loc) or {}
+        held = self.reads.return_path() is PathKind.EXPRESSROUTE
+        others = sorted({k.peering_location for k in cfg.circuits} - {loc})
         params: dict[str, Any] = {
-            "peeringLocation": cfg.peering_location,
-            "wasSimulationSuccessful": True,
-            "details": [],
+            "peeringLocation": loc,
+            "wasSimulationSuccessful": held,
+            "details": [
+                {
+                    "failoverConnectionName": str(conn.get("name", "")),
+                    "failoverLocation": ", ".join(others),
+                    "isVerified": held,
+                }
+                for conn in test.get("connections") or []
+                if isinstance(conn, dict)
+            ],
         }
         arm.call(
             "site failover stop",
-            f"POST {cfg.er_gateway}/stopSiteFailoverTest peeringLocation={cfg.peering_location} "
-            "(begin_stop_express_route_site_failover_simulation)",
+            f"POST {cfg.er_gateway}/stopSiteFailoverTest peeringLocation={loc} "
+            f"wasSimulationSuccessful={held} (begin_stop_express_route_site_failover_simulation)",
             lambda: arm.lro(
                 "site failover stop",
                 c.virtual_network_gateways.begin_stop_express_route_site_failover_simulation(
@@ -243,6 +277,14 @@ class SiteFailoverSimulation(AzureFault):
             ),
             write=True,
         )
+        if arm.plan:
+            return
+        after = self._test_at(loc)
+        if after is not None and after.get("status") in ("Starting", "Running", "StopFailed"):
+            raise TargetError(
+                f"azure: the site failover test at {loc} on gateway {cfg.er_gateway} is "
+                f"{after.get('status')} after the stop; stop it by hand (it runs until stopped)"
+            )
 
 
 class Command(AzureFault):
