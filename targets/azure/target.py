@@ -6,10 +6,12 @@ Paths, each direction from the only place that can see it:
 - forward (on-premises -> Azure): invisible to Azure. A traceroute from the probe host
   (scapy, TTL-limited ICMP echoes, in the probe namespace) to each probe target; its hop
   count, the smallest TTL that reaches the target, is matched against the target's
-  `forward_hops` in the drill config (lab: expressroute 5, vpn 4). Routers that hide or
-  rate-limit their time-exceeded replies do not change that count. Targets that disagree,
-  or a count matching neither path, read as unknown. Without any `forward_hops` the drill
-  refuses to start: it would otherwise report a path it cannot see.
+  `forward_hops` in the drill config (lab: expressroute 5, vpn 4). A target without
+  `forward_hops` has its ExpressRoute hop count learned in the steady state (when the
+  drill target is ready: Azure healthy, before any fault); afterwards the same count
+  reads as ExpressRoute and any other count that reaches the target as the VPN. Routers
+  that hide or rate-limit their time-exceeded replies do not change that count. Targets
+  that disagree, or a traceroute that does not reach the target, read as unknown.
 
 Learned prefixes: only Azure's side (the gateways' learned routes, by AS path or next
 hop); on-premises routing is not visible from Azure.
@@ -45,6 +47,8 @@ from targets.lab import LabTarget
 from targets.target import Health
 
 __all__ = ["AzureTarget", "Face"]
+
+LEARN_MAX_HOPS = 30  # a traceroute that learns the steady state's hop count
 
 
 class Face(Protocol):
@@ -93,6 +97,8 @@ class AzureTarget:
             for t in config.probe.targets
             if t.forward_hops
         }
+        self._to_learn = [t.address for t in config.probe.targets if not t.forward_hops]
+        self.learned_hops: dict[str, int] = {}  # address -> ExpressRoute hop count
 
     def api_calls(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in self.arm.steps]
@@ -116,7 +122,8 @@ class AzureTarget:
             "fault_method": c.fault_method,
             "classification": c.classification.rule,
             "sdk": "azure-mgmt-network 33.1.0",
-            "forward path": "traceroute hop count (drill config forward_hops)",
+            "forward path": "traceroute hop count (forward_hops, else learned in the steady "
+            "state: a change from it reads as leaving ExpressRoute)",
         }
         if self.lab is not None:
             d["lab prefix"] = self.lab.lab.topology.prefix
@@ -124,16 +131,25 @@ class AzureTarget:
         return d
 
     def ensure_ready(self) -> None:
-        """The forward signatures must exist; then Azure must be healthy (ER and VPN up)."""
-        if not self._hops:
-            raise TargetError(
-                "azure target: the forward path (on-premises to Azure) is not visible from "
-                "Azure; give [[probe.targets]] forward_hops = { expressroute = N, vpn = M } "
-                "(traceroute hop counts from the probe host)"
-            )
+        """Azure must be healthy (ER and VPN up); then the forward signatures not given in
+        the config are learned: the hop count now is ExpressRoute's."""
         if self.lab is not None:
             self.lab.ensure_ready()
         self.reads.check_ready()
+        for address in self._to_learn:
+            if address not in self.learned_hops:
+                self._learn(address)
+
+    def _learn(self, address: str) -> None:
+        hops = traceroute(address, self.probe_namespace(), max_hops=LEARN_MAX_HOPS, timeout=1.0)
+        if not hops or not hops[-1]:
+            raise TargetError(
+                f"azure target: a traceroute from the probe host to {address} did not reach it "
+                f"within {LEARN_MAX_HOPS} hops, so the forward path cannot be learned; let ICMP "
+                "echo through or give [[probe.targets]] forward_hops = { expressroute = N, vpn = M }"
+            )
+        self.learned_hops[address] = len(hops)
+        self._hops[address] = {"expressroute": HopSignature(hops=len(hops))}
 
     def teardown(self) -> None:
         """Stop the face (its request log is kept) and take the lab down."""
@@ -147,9 +163,12 @@ class AzureTarget:
         """The forward path all probe targets with hop signatures agree on, else unknown."""
         kinds = set()
         for address, sigs in self._hops.items():
-            limit = max(s.hops or 0 for s in sigs.values()) + 2
+            limit = max(s.hops or 0 for s in sigs.values()) + 4
             hops = traceroute(address, self.probe_namespace(), max_hops=limit, timeout=1.0)
-            kinds.add(classify_forward_path(hops, sigs))
+            kind = classify_forward_path(hops, sigs)
+            if kind is PathKind.UNKNOWN and "vpn" not in sigs and hops and hops[-1]:
+                kind = PathKind.VPN  # reached, but not as in the steady state: off ER
+            kinds.add(kind)
         return kinds.pop() if len(kinds) == 1 else PathKind.UNKNOWN
 
     def paths(self) -> PathPair:
@@ -163,7 +182,9 @@ class AzureTarget:
             forward = pool.submit(self.forward_path)
             h = self.reads.health()
             paths = PathPair(forward.result(), h.paths.return_)
-        details = {**h.details, "forward": "traceroute hop count from the probe host"}
+        learned = ", ".join(f"{a} {n} hops" for a, n in sorted(self.learned_hops.items()))
+        how = f"learned in the steady state: {learned} over expressroute" if learned else "config"
+        details = {**h.details, "forward": f"traceroute hop count from the probe host ({how})"}
         return Health(bgp=h.bgp, tunnel=h.tunnel, paths=paths, details=details)
 
     def route_tables(self) -> list[RouteTable]:
