@@ -189,7 +189,7 @@ def start_daemons(lab: Buildable) -> None:
 def _start_charon(lab: Buildable, node: str, end: int, tun: Tunnel, side: str, psk: str) -> None:
     d = swan.end_dir(lab.node_dir(node), end)
     d.mkdir(parents=True, exist_ok=True)
-    (d / "strongswan.conf").write_text(swan.strongswan_conf(d, tun.ports(end)))
+    (d / "strongswan.conf").write_text(swan.strongswan_conf(d, tun.ports()))
     conf = d / "swanctl.conf"
     conf.touch(mode=0o600)
     conf.write_text(swan.swanctl_conf(tun, side, psk))

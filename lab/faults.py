@@ -176,7 +176,7 @@ def _vpn(instances: str, up: bool) -> FaultAction:
         hit = names if instances == "all" else names[:1]
         for inst in hit:
             mine = [tun for tun in tunnels if tun.instance == inst]
-            ports = {p for tun in mine for p in tun.ports(tun.instance_end)}
+            ports = {p for tun in mine for p in tun.ports()}
             if not up:
                 lab.nft(inst, _vpn_block_nft(ports))
             else:

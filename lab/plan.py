@@ -76,14 +76,16 @@ class Tunnel:
     device_bgp: str
     instance_bgp: str
     name: str  # BIRD protocol and swanctl connection name
+    slot: int = 0  # port slot: unique among the device's tunnels and among the instance's
 
     @property
     def label(self) -> str:
         return f"instance-{self.instance_no}"
 
-    def ports(self, end: int) -> tuple[int, int]:
-        """IKE and NAT-T ports of one charon: the first in a namespace takes 500/4500."""
-        return (IKE_PORTS[0] + 1000 * end, IKE_PORTS[1] + 1000 * end)
+    def ports(self) -> tuple[int, int]:
+        """IKE and NAT-T ports of both ends' charons: slot 0 takes 500/4500 (and floats to
+        4500 as usual); another slot the same pair at both ends, so nothing floats."""
+        return (IKE_PORTS[0] + 1000 * self.slot, IKE_PORTS[1] + 1000 * self.slot)
 
 
 @dataclass
@@ -149,10 +151,15 @@ def _plan(t: Topology) -> Plan:
     ]
     tunnels: list[Tunnel] = []
     ends: dict[str, int] = {}
+    slots: dict[str, set[int]] = {}
     pairs = [(d, inst) for d in vpn.devices for inst in vpn.instances]
     for k, (dev, inst) in enumerate(pairs):
         d_end, i_end = ends.get(dev, 0), ends.get(inst, 0)
         ends[dev], ends[inst] = d_end + 1, i_end + 1
+        taken = slots.setdefault(dev, set()) | slots.setdefault(inst, set())
+        slot = min(set(range(len(pairs) + 1)) - taken)
+        slots[dev].add(slot)
+        slots[inst].add(slot)
         tunnels.append(
             Tunnel(
                 index=k,
@@ -166,6 +173,7 @@ def _plan(t: Topology) -> Plan:
                 device_bgp=_host(vpn.bgp_range, 4 * k + 1),
                 instance_bgp=_host(vpn.bgp_range, 4 * k + 2),
                 name="s2s" if len(pairs) == 1 else f"s2s{k}",
+                slot=slot,
             )
         )
     workload_nodes = [h for s in az.subnets.values() for h in s.hosts]

@@ -85,7 +85,7 @@ def swanctl_conf(tun: Tunnel, side: str, psk: str) -> str:
     remote = str(ipaddress.IPv4Interface(remote_if).ip)
     start = "start" if device else "none"
     # only the initiator names the port it sends to; the responder answers where asked from
-    port = f"\n        remote_port = {tun.ports(tun.instance_end)[0]}" if device else ""
+    port = f"\n        remote_port = {tun.ports()[0]}" if device else ""
     name = tun.name
     return f"""connections {{
     {name} {{

@@ -4,12 +4,15 @@ ends on the path it says, with the link or VPN instance named."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from labkit import TEST_PREFIX, make_topology
 
 from core.errors import ConfigError
@@ -17,7 +20,7 @@ from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
 from lab.faults import FAULTS, fault_kind, fault_kinds
 from lab.lab import Lab
 from lab.plan import plan
-from lab.topology import DEFAULT_TOPOLOGY, load_topology
+from lab.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
 from targets.lab import LabTarget
 
 REDUNDANT = DEFAULT_TOPOLOGY.parent / "redundant.yaml"
@@ -164,3 +167,29 @@ def test_spokes_with_gateway_transit_are_advertised_over_both_paths() -> None:
 
     er, vpn = azure_advertised(load_topology(REDUNDANT))
     assert er == vpn == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]
+
+
+def test_a_full_mesh_gives_each_tunnel_one_port_pair_at_both_ends() -> None:
+    data = yaml.safe_load(REDUNDANT.read_text())
+    data["vpn"]["devices"] = ["vpn-edge", "ce2"]
+    tunnels = plan(parse_topology(data)).tunnels
+    assert [(t.device, t.instance, t.slot) for t in tunnels] == [
+        ("vpn-edge", "vpn-gw-1", 0),
+        ("vpn-edge", "vpn-gw-2", 1),
+        ("ce2", "vpn-gw-1", 1),
+        ("ce2", "vpn-gw-2", 0),
+    ]
+    assert tunnels[1].ports() == (1500, 5500) and tunnels[0].ports() == (500, 4500)
+
+
+def test_cli_refuses_an_unfit_fault_in_one_line(tmp_path: Path) -> None:
+    erdrill = Path(__file__).parents[1] / ".venv" / "bin" / "erdrill"
+    out = subprocess.run(
+        [str(erdrill), "lab", "--prefix", "erd-nolab", "fault", "secondary-link-down"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ERDRILL_LAB_ROOT": str(tmp_path)},
+    )
+    assert out.returncode == 2 and out.stderr.strip().count("\n") == 0, out.stderr
+    assert "secondary-link-down does not fit topology 'reference'" in out.stderr
