@@ -155,11 +155,11 @@ def _location(up: bool) -> FaultAction:
     return act
 
 
-def _maintenance(on: bool) -> FaultAction:
-    """The primary link's MSEE prepends its AS (Microsoft's step before maintenance)."""
+def _maintenance(which: str, on: bool) -> FaultAction:
+    """One link's MSEE prepends its AS (Microsoft's step before maintenance)."""
 
     def act(lab: LabOps) -> None:
-        for link in _links_of(lab, "primary"):
+        for link in _links_of(lab, which):
             path = lab.node_dir(link.msee) / bird.MAINTENANCE_FILE
             path.write_text(bird.maintenance_conf(on))
             lab.birdc(link.msee, "configure")
@@ -309,8 +309,17 @@ FAULTS: dict[str, FaultKind] = {
             "msee-maintenance",
             "the primary link's Microsoft edge prepends its AS before maintenance; traffic "
             "moves to the other link with no loss",
-            _maintenance(on=True),
-            _maintenance(on=False),
+            _maintenance("primary", on=True),
+            _maintenance("primary", on=False),
+            moves_to_vpn=False,
+            unfit=_needs_secondary,
+        ),
+        FaultKind(
+            "secondary-msee-maintenance",
+            "the secondary link's Microsoft edge prepends its AS before maintenance; traffic "
+            "already on the primary stays there",
+            _maintenance("secondary", on=True),
+            _maintenance("secondary", on=False),
             moves_to_vpn=False,
             unfit=_needs_secondary,
         ),

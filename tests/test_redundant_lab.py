@@ -133,6 +133,7 @@ def _wait(lab: Lab, expected: PathPair, detail: str) -> None:
         ("primary-link-silent", "expressroute/secondary"),
         ("secondary-link-down", "expressroute/primary"),
         ("msee-maintenance", "expressroute/secondary"),
+        ("secondary-msee-maintenance", "expressroute/primary"),
         ("vpn-instance-down", "expressroute/primary"),
         ("circuit-down", "vpn/instance-1"),
         ("circuit-down+vpn-instance-down", "vpn/instance-2"),
