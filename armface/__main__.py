@@ -20,8 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-memory", action="store_true", help="serve the in-memory backend instead of the lab"
     )
+    parser.add_argument(
+        "--drill-config", type=Path, help="behave as its [azure.face] says (default: at once)"
+    )
     args = parser.parse_args(argv)
     try:
+        from core.config import load_drill_config
+
+        azure = load_drill_config(args.drill_config).azure if args.drill_config else None
         from armface.backend import Backend
         from armface.memory import InMemoryBackend
         from armface.server import serve
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                 lab = Lab.current(prefix=args.run_dir.name, run_root=args.run_dir.parent)
             backend = LabBackend(lab)
             run_dir = lab.run_dir if args.run_dir is None else args.run_dir
-        server = serve(backend, run_dir, port=args.port)
+        server = serve(backend, run_dir, port=args.port, profile=azure.face if azure else None)
     except ErdrillError as exc:
         print(f"armface: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -25,7 +25,8 @@ def face(tmp_path: Path) -> Iterator[Server]:
         yield server
 
 
-def _session(face: Server) -> requests.Session:
+def face_session(face: Server) -> requests.Session:
+    """A requests session that trusts the face's CA and sends its token."""
     s = requests.Session()
     s.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
     s.verify = str(face.ca_bundle)
@@ -35,8 +36,10 @@ def _session(face: Server) -> requests.Session:
 
 def _url(face: Server, tail: str) -> str:
     n = face.backend.names
-    return (f"{face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/"
-            f"{n.resource_group}/providers/Microsoft.Network/{tail}?{API}")
+    return (
+        f"{face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/"
+        f"{n.resource_group}/providers/Microsoft.Network/{tail}?{API}"
+    )
 
 
 def _lro(s: requests.Session, method: str, url: str, **kw: Any) -> requests.Response:
@@ -53,8 +56,14 @@ def _lro(s: requests.Session, method: str, url: str, **kw: Any) -> requests.Resp
         if seen[-1] == "Succeeded":
             break
     assert seen == ["InProgress", "Succeeded"]
-    assert SWAGGER.check(st.json(), {"$ref": "./network.json#/definitions/AzureAsyncOperationResult"},
-                         "network.json") == []
+    assert (
+        SWAGGER.check(
+            st.json(),
+            {"$ref": "./network.json#/definitions/AzureAsyncOperationResult"},
+            "network.json",
+        )
+        == []
+    )
     final = first.headers.get("Location") or url
     return s.get(final)
 
@@ -62,18 +71,41 @@ def _lro(s: requests.Session, method: str, url: str, **kw: Any) -> requests.Resp
 SWAGGER = Swagger()
 
 CASES = [
-    ("networkInterface.json", "NetworkInterfaces_GetEffectiveRouteTable", "POST",
-     "networkInterfaces/workload-nic/effectiveRouteTable", None),
-    ("virtualNetworkGateway.json", "VirtualNetworkGateways_GetLearnedRoutes", "POST",
-     "virtualNetworkGateways/vpn-gateway/getLearnedRoutes", None),
-    ("virtualNetworkGateway.json", "VirtualNetworkGateways_GetBgpPeerStatus", "POST",
-     "virtualNetworkGateways/er-gateway/getBgpPeerStatus", None),
-    ("expressRouteCircuit.json", "ExpressRouteCircuitPeerings_CreateOrUpdate", "PUT",
-     "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering",
-     {"properties": {"state": "Disabled"}}),
-    ("virtualNetworkGateway.json", "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
-     "POST", "virtualNetworkGateways/er-gateway/stopSiteFailoverTest",
-     {"peeringLocation": "lab-location"}),
+    (
+        "networkInterface.json",
+        "NetworkInterfaces_GetEffectiveRouteTable",
+        "POST",
+        "networkInterfaces/workload-nic/effectiveRouteTable",
+        None,
+    ),
+    (
+        "virtualNetworkGateway.json",
+        "VirtualNetworkGateways_GetLearnedRoutes",
+        "POST",
+        "virtualNetworkGateways/vpn-gateway/getLearnedRoutes",
+        None,
+    ),
+    (
+        "virtualNetworkGateway.json",
+        "VirtualNetworkGateways_GetBgpPeerStatus",
+        "POST",
+        "virtualNetworkGateways/er-gateway/getBgpPeerStatus",
+        None,
+    ),
+    (
+        "expressRouteCircuit.json",
+        "ExpressRouteCircuitPeerings_CreateOrUpdate",
+        "PUT",
+        "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering",
+        {"properties": {"state": "Disabled"}},
+    ),
+    (
+        "virtualNetworkGateway.json",
+        "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+        "POST",
+        "virtualNetworkGateways/er-gateway/stopSiteFailoverTest",
+        {"peeringLocation": "lab-location"},
+    ),
 ]
 
 
@@ -81,27 +113,36 @@ CASES = [
 def test_lro_results_follow_the_swagger(
     face: Server, file: str, op: str, method: str, tail: str, body: Any
 ) -> None:
-    s = _session(face)
+    s = face_session(face)
     final = _lro(s, method, _url(face, tail), json=body)
     assert final.status_code == 200
     schema = SWAGGER.response_schema(file, op, "200")
     assert SWAGGER.check(final.json(), schema, file) == []
 
 
-@pytest.mark.parametrize(("file", "op", "tail"), [
-    ("virtualNetworkGateway.json", "VirtualNetworkGatewayConnections_Get",
-     "connections/vpn-connection"),
-    ("expressRouteCircuit.json", "ExpressRouteCircuitPeerings_Get",
-     "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering"),
-])
+@pytest.mark.parametrize(
+    ("file", "op", "tail"),
+    [
+        (
+            "virtualNetworkGateway.json",
+            "VirtualNetworkGatewayConnections_Get",
+            "connections/vpn-connection",
+        ),
+        (
+            "expressRouteCircuit.json",
+            "ExpressRouteCircuitPeerings_Get",
+            "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering",
+        ),
+    ],
+)
 def test_gets_follow_the_swagger(face: Server, file: str, op: str, tail: str) -> None:
-    r = _session(face).get(_url(face, tail))
+    r = face_session(face).get(_url(face, tail))
     assert r.status_code == 200
     assert SWAGGER.check(r.json(), SWAGGER.response_schema(file, op), file) == []
 
 
 def test_errors_are_cloud_errors(face: Server) -> None:
-    r = _session(face).get(_url(face, "connections/no-such-connection"))
+    r = face_session(face).get(_url(face, "connections/no-such-connection"))
     assert r.status_code == 404
     schema = {"$ref": "./network.json#/definitions/CloudError"}
     assert SWAGGER.check(r.json(), schema, "network.json") == []
@@ -109,17 +150,21 @@ def test_errors_are_cloud_errors(face: Server) -> None:
 
 
 def test_the_checker_catches_a_wrong_shape() -> None:
-    schema = SWAGGER.response_schema("networkInterface.json",
-                                     "NetworkInterfaces_GetEffectiveRouteTable")
+    schema = SWAGGER.response_schema(
+        "networkInterface.json", "NetworkInterfaces_GetEffectiveRouteTable"
+    )
     assert SWAGGER.check({"value": "x"}, schema, "networkInterface.json")
     bad = {"value": [{"addressPrefix": "10.0.0.0/8"}]}
     assert SWAGGER.check(bad, schema, "networkInterface.json") == [
         "$.value[0].addressPrefix: expected array, got str"
     ]
-    conn = SWAGGER.response_schema("virtualNetworkGateway.json",
-                                   "VirtualNetworkGatewayConnections_Get")
-    assert any("connectionType" in p for p in
-               SWAGGER.check({"properties": {}}, conn, "virtualNetworkGateway.json"))
+    conn = SWAGGER.response_schema(
+        "virtualNetworkGateway.json", "VirtualNetworkGatewayConnections_Get"
+    )
+    assert any(
+        "connectionType" in p
+        for p in SWAGGER.check({"properties": {}}, conn, "virtualNetworkGateway.json")
+    )
 
 
 def test_published_examples_pass_the_checker() -> None:
@@ -127,10 +172,16 @@ def test_published_examples_pass_the_checker() -> None:
     import json
 
     for name, file, op in [
-        ("ExpressRouteCircuitPeeringGet.json", "expressRouteCircuit.json",
-         "ExpressRouteCircuitPeerings_Get"),
-        ("NetworkInterfaceEffectiveRouteTableList.json", "networkInterface.json",
-         "NetworkInterfaces_GetEffectiveRouteTable"),
+        (
+            "ExpressRouteCircuitPeeringGet.json",
+            "expressRouteCircuit.json",
+            "ExpressRouteCircuitPeerings_Get",
+        ),
+        (
+            "NetworkInterfaceEffectiveRouteTableList.json",
+            "networkInterface.json",
+            "NetworkInterfaces_GetEffectiveRouteTable",
+        ),
     ]:
         example = json.loads((SPECS / "examples" / name).read_text())
         body = example["responses"]["200"]["body"]
@@ -138,8 +189,11 @@ def test_published_examples_pass_the_checker() -> None:
 
 
 def test_requests_without_the_token_are_refused(face: Server) -> None:
-    r = requests.get(_url(face, "connections/vpn-connection"), verify=str(face.ca_bundle),
-                     headers={"Authorization": "Bearer wrong"})
+    r = requests.get(
+        _url(face, "connections/vpn-connection"),
+        verify=str(face.ca_bundle),
+        headers={"Authorization": "Bearer wrong"},
+    )
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "InvalidAuthenticationToken"
 
@@ -155,11 +209,13 @@ def test_lab_face_credential_refuses_real_azure() -> None:
 
 
 def test_request_log_counts_writes(face: Server) -> None:
-    s = _session(face)
+    s = face_session(face)
     s.get(_url(face, "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering"))
     assert face.requests.count("GET") == 1 and face.requests.writes() == []
-    s.put(_url(face, "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering"),
-          json={"properties": {"state": "Disabled"}})
+    s.put(
+        _url(face, "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering"),
+        json={"properties": {"state": "Disabled"}},
+    )
     assert [w.operation for w in face.requests.writes()] == [
         "ExpressRouteCircuitPeerings_CreateOrUpdate"
     ]

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from drillrun import session_prefix
+from test_armface import face_session
 
 from armface import Server, serve
 from armface.lab_backend import LabBackend
@@ -59,10 +59,7 @@ class Provider:
         url = (f"{self.face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/"
                f"{n.resource_group}/providers/Microsoft.Network/expressRouteCircuits/"
                f"{n.circuit}/peerings/{n.peering}?api-version=2026-03-01")  # fmt: skip
-        s = requests.Session()
-        s.trust_env = False
-        s.verify = str(self.face.ca_bundle)
-        s.headers["Authorization"] = f"Bearer {self.face.token}"
+        s = face_session(self.face)
         body = s.get(url, timeout=10).json()
         body["properties"]["state"] = state
         self.acted[state] = time.time()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
 from armface import Call, InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
@@ -92,10 +92,7 @@ def test_the_journal_keeps_the_pre_fault_body_without_the_shared_key(
 def test_every_write_sends_if_match_and_the_face_refuses_a_stale_etag(
     face: Server, circuit: CircuitBackend, tmp_path: Path
 ) -> None:
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = str(face.ca_bundle)
-    s.headers["Authorization"] = f"Bearer {face.token}"
+    s = face_session(face)
     n = face.backend.names
     url = (f"{face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/{n.resource_group}"
            "/providers/Microsoft.Network/expressRouteCircuits/er-circuit/peerings/"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
 from armface import InMemoryBackend, Server, serve
@@ -61,14 +61,6 @@ def target(face: Server, tmp_path: Path, timeout: float = 20, **extra: str) -> A
     return AzureTarget(cfg, conn, allow_disruption=True, out=lambda line: None)
 
 
-def session(face: Server) -> requests.Session:
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = str(face.ca_bundle)
-    s.headers["Authorization"] = f"Bearer {face.token}"
-    return s
-
-
 def url(face: Server, tail: str, api: str = "2026-03-01") -> str:
     n = face.backend.names
     return (f"{face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/"
@@ -112,7 +104,7 @@ def test_a_write_stays_in_progress_for_write_s_and_changes_the_network_partway(
 def test_a_write_during_a_write_is_409_and_the_undo_waits_it_out(
     slow_face: Server, backend: TimedBackend, tmp_path: Path
 ) -> None:
-    s = session(slow_face)
+    s = face_session(slow_face)
     first = s.put(url(slow_face, PEERING), json={"properties": {"state": "Disabled"}})
     assert first.status_code == 200
     during = s.get(url(slow_face, PEERING)).json()
@@ -185,7 +177,7 @@ def test_429_and_5xx_come_at_the_configured_rate_reproducibly(
     ("2099-01-01", "NoRegisteredProviderFound"), ("latest", "InvalidApiVersionParameter"),
 ])  # fmt: skip
 def test_an_unknown_api_version_is_arms_400(slow_face: Server, version: str, code: str) -> None:
-    r = session(slow_face).get(url(slow_face, PEERING, api=version))
+    r = face_session(slow_face).get(url(slow_face, PEERING, api=version))
     assert r.status_code == 400 and r.json()["error"]["code"] == code
     assert "2026-03-01" in r.json()["error"]["message"]
     schema = {"$ref": "./network.json#/definitions/CloudError"}
@@ -200,7 +192,7 @@ def test_an_unknown_api_version_is_arms_400(slow_face: Server, version: str, cod
 def test_a_body_arm_would_refuse_is_400_naming_the_property(
     slow_face: Server, backend: TimedBackend, body: Any, named: str
 ) -> None:
-    r = session(slow_face).put(url(slow_face, PEERING), json=body)
+    r = face_session(slow_face).put(url(slow_face, PEERING), json=body)
     assert r.status_code == 400 and named in r.json()["error"]["message"]
     assert backend.changed_at == []
 

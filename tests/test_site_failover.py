@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
+from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
 from armface import InMemoryBackend, Server, serve
@@ -85,10 +85,7 @@ def test_a_test_already_running_at_the_location_is_refused(
     face: Server, memory: InMemoryBackend, tmp_path: Path
 ) -> None:
     n = memory.names
-    s = requests.Session()
-    s.trust_env = False
-    s.verify = str(face.ca_bundle)
-    s.headers["Authorization"] = f"Bearer {face.token}"
+    s = face_session(face)
     url = (f"{face.endpoint}/subscriptions/{n.subscription_id}/resourceGroups/{n.resource_group}"
            "/providers/Microsoft.Network/virtualNetworkGateways/er-gateway/startSiteFailoverTest"
            "?api-version=2026-03-01&peeringLocation=lab-location")  # fmt: skip
