@@ -106,15 +106,7 @@ class DisablePeering(AzureFault):
         entry = super().journal_entry()
         body = self.reads.peering_body()
         self.before = scrubbed(body)
-        cfg = self.reads.cfg
-        gateway = "/".join(str(body.get("id", "")).split("/")[:5])
-        entry.update(
-            peering_id=str(body.get("id", "")),
-            circuit_id=str(body.get("id", "")).rsplit("/peerings/", 1)[0],
-            er_gateway_id=f"{gateway}/providers/Microsoft.Network/virtualNetworkGateways/"
-            f"{cfg.er_gateway}",
-            pre_fault=journaled_body(body),
-        )
+        entry.update(peering_id=str(body.get("id", "")), pre_fault=journaled_body(body))
         return entry
 
     def adopt(self, undo: Mapping[str, Any]) -> None:

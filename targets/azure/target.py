@@ -223,6 +223,8 @@ class AzureTarget:
 
     def _journal_where(self) -> dict[str, str]:
         c = self.cfg
+        group = f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group}"
+        network = f"{group}/providers/Microsoft.Network"
         d = {
             "config": str(self.config_path.resolve()) if self.config_path else "",
             "subscription_id": c.subscription_id,
@@ -231,6 +233,8 @@ class AzureTarget:
             "peering": c.peering,
             "er_gateway": c.er_gateway,
             "arm_endpoint": c.arm_endpoint,
+            "circuit_id": f"{network}/expressRouteCircuits/{c.circuit}",
+            "er_gateway_id": f"{network}/virtualNetworkGateways/{c.er_gateway}",
         }
         if self.lab is not None:
             d["prefix"] = self.lab.lab.topology.prefix
