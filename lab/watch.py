@@ -1,8 +1,8 @@
 """Route watcher: runs inside one lab namespace and logs every route change from netlink.
 
-Started by the lab as `python -m lab.watch NODE EVENTS --oif er0=expressroute ...`
+Started by the lab as `python -m lab.watch NODE EVENTS --oif er0=expressroute/primary ...`
 inside the node's namespace; each RTM_NEWROUTE / RTM_DELROUTE installed by BIRD becomes
-one `route` event with the path it points to.
+one `route` event with the path it points to (and the link or VPN instance, `link`).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 if msg.get("family") != 2 or msg.get("table") != 254:
                     continue
+                path, _, detail = classify(msg, names, by_oif, by_gw).partition("/")
                 events.append(
                     args.events,
                     "route",
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                     prefix=f"{msg.get('RTA_DST')}/{msg['dst_len']}",
                     gateway=msg.get("RTA_GATEWAY"),
                     dev=names.get(msg.get("RTA_OIF") or -1),
-                    path=classify(msg, names, by_oif, by_gw),
+                    path=path,
+                    **({"link": detail} if detail else {}),
                 )
 
 

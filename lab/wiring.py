@@ -63,11 +63,12 @@ class PathSignals:
         return self.hop(next_hop, device).kind
 
     def watch_args(self) -> list[str]:
-        """The `python -m lab.watch` options that classify this router's route changes."""
+        """The `python -m lab.watch` options that classify this router's route changes
+        (`er0=expressroute/primary`: the path, and the link or instance where known)."""
         args = []
         for flag, table in (("--oif", self.by_oif), ("--gw", self.by_gateway)):
             for key, hop in table.items():
-                args += [flag, f"{key}={hop.kind.value}"]
+                args += [flag, f"{key}={hop.label}"]
         return args
 
 
