@@ -45,6 +45,11 @@ LRO_OPERATIONS = frozenset(
         "VirtualNetworkGateways_GetFailoverAllTestDetails",
         "ExpressRouteCircuitPeerings_CreateOrUpdate",
         "NetworkWatchers_GetNextHop",
+        "ExpressRouteCircuits_ListRoutesTable",
+        "ExpressRouteCircuits_StartCircuitLinkFailoverTest",
+        "ExpressRouteCircuits_StopCircuitLinkFailoverTest",
+        "ExpressRouteCircuits_GetCircuitLinkFailoverAllTestsDetails",
+        "ExpressRouteCircuits_GetCircuitLinkFailoverSingleTestDetails",
     }
 )
 

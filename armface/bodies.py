@@ -31,6 +31,12 @@ _BODY_RULES: dict[str, list[tuple[str, type, bool]]] = {
         ("wasSimulationSuccessful", bool, False),
         ("details", list, False),
     ],
+    "ExpressRouteCircuits_StopCircuitLinkFailoverTest": [
+        ("circuitTestCategory", str, True),
+        ("linkType", str, True),
+        ("wasSimulationSuccessful", bool, True),
+        ("isVerified", bool, True),
+    ],
     "NetworkWatchers_GetNextHop": [
         ("targetResourceId", str, True),
         ("sourceIPAddress", str, True),

@@ -12,6 +12,10 @@ Mapping (lab -> ARM):
 - peering state: Disabled while the lab's "peering-disabled" fault is active; a PUT with
   state Disabled injects that fault (the MSEE shuts its BGP sessions), Enabled undoes it.
 - site failover simulation: the same fault, started and stopped.
+- the gateways' nodes come from the topology: the ER gateway's peers are every MSEE, the
+  VPN gateway's routes and peers are every instance's (active-active: two).
+- circuit links (route tables per device path, the gateways' BGP settings, the circuit
+  link failover test): armface.link_failover.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from armface.backend import ResourceBackend, ResourceNames
+from armface.link_failover import CircuitLinks
 from core.paths import PathKind
 from core.routes import RouteTable
 
 __all__ = ["BirdRoute", "LabBackend", "LabLike", "parse_bird_protocol", "parse_bird_routes"]
 
 PEERING_FAULT = "peering-disabled"
-IBGP = {"er-gateway": {"vnet"}, "vpn-gateway": {"vnet"}}
+IBGP = {"vnet"}  # every gateway node's iBGP session to the VNet router
 
 
 class LabLike(Protocol):
@@ -117,78 +122,73 @@ def parse_bird_protocol(output: str) -> dict[str, str]:
 _ARM_STATE = {"established": "Connected", "disabled": "Stopped", "down": "Idle"}
 
 
-class LabBackend(ResourceBackend):
+class LabBackend(CircuitLinks, ResourceBackend):
     """Network facts read live from a running lab (see the module docstring for the map)."""
+
+    lab: LabLike
 
     def __init__(self, lab: LabLike, names: ResourceNames | None = None) -> None:
         super().__init__(names)
         self.lab = lab
         self.simulating: str | None = None
-        self._gateway_nodes = {
-            self.names.er_gateway: "er-gateway",
-            self.names.vpn_gateway: "vpn-gateway",
+        self._link_tests = {}
+        t = lab.topology
+        self._gateway_nodes: dict[str, dict[str, str]] = {  # gateway -> node -> its address
+            self.names.er_gateway: {t.azure.er_gateway_node: str(t.azure.er_gateway)},
+            self.names.vpn_gateway: {n: str(a) for n, a in t.vpn.instances.items()},
         }
+
+    def bird_routes(self, node: str) -> list[BirdRoute]:
+        return parse_bird_routes(self.lab.birdc(node, "show route all"))
 
     def _vnet(self) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(self.lab.topology.azure.vnet)
 
     def learned_routes(self, gateway: str) -> list[dict[str, Any]]:
-        node = self._gateway_nodes[gateway]
-        local = (
-            self.lab.topology.azure.er_gateway
-            if node == "er-gateway"
-            else next(iter(self.lab.topology.vpn.instances.values()))
-        )
         vnet = self._vnet()
         out = []
-        for r in parse_bird_routes(self.lab.birdc(node, "show route all")):
-            if not r.bgp:
-                continue
-            try:
-                inside = ipaddress.IPv4Network(r.prefix).subnet_of(vnet)
-            except ValueError:
-                inside = False
-            ibgp = r.protocol in IBGP.get(node, set())
-            origin = "Network" if inside else ("IBgp" if ibgp else "EBgp")
-            path = "-".join(r.as_path)
-            out.append(
-                {
-                    "localAddress": local,
-                    "network": r.prefix,
-                    "nextHop": r.next_hop,
-                    "sourcePeer": r.next_hop or local,
-                    "origin": origin,
-                    "asPath": path,
-                    "weight": 32769 if "12076" in r.as_path else 32768,
-                }
-            )
+        for node, local in self._gateway_nodes[gateway].items():
+            for r in parse_bird_routes(self.lab.birdc(node, "show route all")):
+                if not r.bgp:
+                    continue
+                try:
+                    inside = ipaddress.IPv4Network(r.prefix).subnet_of(vnet)
+                except ValueError:
+                    inside = False
+                origin = "Network" if inside else ("IBgp" if r.protocol in IBGP else "EBgp")
+                out.append(
+                    {
+                        "localAddress": local,
+                        "network": r.prefix,
+                        "nextHop": r.next_hop,
+                        "sourcePeer": r.next_hop or local,
+                        "origin": origin,
+                        "asPath": "-".join(r.as_path),
+                        "weight": 32769 if "12076" in r.as_path else 32768,
+                    }
+                )
         return out
 
     def bgp_peers(self, gateway: str) -> list[dict[str, Any]]:
-        node = self._gateway_nodes[gateway]
         sessions = self.lab.bgp_sessions()
-        local = (
-            self.lab.topology.azure.er_gateway
-            if node == "er-gateway"
-            else next(iter(self.lab.topology.vpn.instances.values()))
-        )
         peers = []
-        for key, state in sorted(sessions.items()):
-            owner, _, proto = key.partition("/")
-            if owner != node:
-                continue
-            info = parse_bird_protocol(self.lab.birdc(node, f"show protocols all {proto}"))
-            arm = _ARM_STATE.get(state, "Connecting")
-            peers.append(
-                {
-                    "localAddress": local,
-                    "neighbor": info.get("neighbor", proto),
-                    "asn": int(info.get("asn", "0") or 0),
-                    "state": arm,
-                    "connectedDuration": "",
-                    "routesReceived": int(info.get("routes", "0")) if arm == "Connected" else 0,
-                }
-            )
+        for node, local in self._gateway_nodes[gateway].items():
+            for key, state in sorted(sessions.items()):
+                owner, _, proto = key.partition("/")
+                if owner != node:
+                    continue
+                info = parse_bird_protocol(self.lab.birdc(node, f"show protocols all {proto}"))
+                arm = _ARM_STATE.get(state, "Connecting")
+                peers.append(
+                    {
+                        "localAddress": local,
+                        "neighbor": info.get("neighbor", proto),
+                        "asn": int(info.get("asn", "0") or 0),
+                        "state": arm,
+                        "connectedDuration": "",
+                        "routesReceived": int(info.get("routes", "0")) if arm == "Connected" else 0,
+                    }
+                )
         return peers
 
     def effective_routes(self) -> list[dict[str, Any]]:

@@ -73,6 +73,35 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
             ["circuitName", "peeringName"],
         ),
         (
+            "GET",
+            "VirtualNetworkGateways_Get",
+            "virtualNetworkGateways/{}",
+            ["virtualNetworkGatewayName"],
+        ),
+        (
+            "POST",
+            "ExpressRouteCircuits_ListRoutesTable",
+            "expressRouteCircuits/{}/peerings/{}/routeTables/{}",
+            ["circuitName", "peeringName", "devicePath"],
+        ),
+        *[  # the circuit link failover test (armface.link_failover)
+            (
+                "POST",
+                f"ExpressRouteCircuits_{op}",
+                "expressRouteCircuits/{}/" + path,
+                ["circuitName"],
+            )
+            for op, path in [
+                ("StartCircuitLinkFailoverTest", "startCircuitLinkFailoverTest"),
+                ("StopCircuitLinkFailoverTest", "stopCircuitLinkFailoverTest"),
+                ("GetCircuitLinkFailoverAllTestsDetails", "getCircuitLinkFailoverAllTestsDetails"),
+                (
+                    "GetCircuitLinkFailoverSingleTestDetails",
+                    "getCircuitLinkFailoverSingleTestDetails",
+                ),
+            ]
+        ],
+        (
             "POST",
             "NetworkWatchers_GetNextHop",
             "networkWatchers/{}/nextHop",

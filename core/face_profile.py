@@ -26,6 +26,8 @@ WRITE_OPERATIONS = frozenset(
         "ExpressRouteCircuitPeerings_CreateOrUpdate",
         "VirtualNetworkGateways_StartExpressRouteSiteFailoverSimulation",
         "VirtualNetworkGateways_StopExpressRouteSiteFailoverSimulation",
+        "ExpressRouteCircuits_StartCircuitLinkFailoverTest",
+        "ExpressRouteCircuits_StopCircuitLinkFailoverTest",
     }
 )
 
@@ -75,6 +77,10 @@ READ_KINDS = {
     "VirtualNetworkGateways_GetAdvertisedRoutes": "advertised_routes",
     "NetworkWatchers_GetNextHop": "next_hop",
     "VirtualNetworkGateways_GetFailoverAllTestDetails": "failover_test_details",
+    "ExpressRouteCircuits_GetCircuitLinkFailoverAllTestsDetails": "failover_test_details",
+    "ExpressRouteCircuits_GetCircuitLinkFailoverSingleTestDetails": "failover_test_details",
+    "ExpressRouteCircuits_ListRoutesTable": "learned_routes",
+    "VirtualNetworkGateways_Get": "get",
     "VirtualNetworkGatewayConnections_Get": "get",
     "ExpressRouteCircuitPeerings_Get": "get",
 }
