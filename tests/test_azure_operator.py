@@ -103,13 +103,14 @@ def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_e
     assert rec.verdict == "passed", rec.message
     fault = next(e for e in rec.events if e["kind"] == "fault")
     assert provider.acted["Disabled"] - fault["wall"] >= ACTS_AFTER_S - 1.0
-    assert abs(fault["effective"] - provider.acted["Disabled"]) < 2.0, fault
+    assert abs(fault["effective"] - provider.acted["Disabled"]) < 2.0, (fault, provider.acted)
     assert fault["returned"] >= fault["effective"]  # the wait ended once the MSEE peers fell
     assert rec.transitions["failover"]["reached_s"] < 20.0, rec.transitions
     assert rec.failover is not None and rec.failover.outage_ms is not None
     assert rec.failover.outage_ms < 15_000, rec.failover
     restore = next(e for e in rec.events if e["kind"] == "restore")
-    assert restore["effective"] - restore["wall"] >= 4.0, restore  # the provider's 5 s
+    assert provider.acted["Enabled"] - restore["wall"] >= 4.5, (provider.acted, restore)
+    assert restore["wall"] <= restore["effective"] <= restore["returned"], restore
     assert [s["action"] for s in rec.api_calls if s["action"] == "operator"] == ["operator"] * 2
     assert lab.paths() == ON_EXPRESSROUTE
 
