@@ -35,6 +35,7 @@ __all__ = [
     "DrillConfig",
     "DrillSection",
     "FaultCommands",
+    "LinkFailoverConfig",
     "ProbeSection",
     "ProbeTargetConfig",
     "TargetSection",
@@ -196,7 +197,16 @@ class FaultCommands(_Section):
         return _positive(v) if isinstance(v, float) else v
 
 
-FaultMethod = Literal["operator", "disable-peering", "site-failover-simulation", "command"]
+FaultMethod = Literal[
+    "operator", "disable-peering", "site-failover-simulation", "command", "circuit-link-failover"
+]
+
+
+class LinkFailoverConfig(_Section):
+    """`[azure.link_failover]`: the link and category of Microsoft's circuit link failover test."""
+
+    link: Literal["Primary", "Secondary"] = "Primary"
+    category: Literal["BgpDisconnect", "ASPathPrepend"] = "BgpDisconnect"
 
 
 class AzureConfig(_Section):
@@ -217,6 +227,7 @@ class AzureConfig(_Section):
     fault_commands: FaultCommands | None = None
     peering_location: str | None = None
     circuits: list[CircuitConfig] = Field(default_factory=list)  # site failover: 2+ locations
+    link_failover: LinkFailoverConfig = Field(default_factory=LinkFailoverConfig)
     operator_wait_s: float = 900.0
     arm_endpoint: str = AZURE_PUBLIC  # unless set: the cloud's ARM endpoint
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"

@@ -4,6 +4,7 @@
 - errors: SDK and HTTP failures as one-line TargetErrors
 - reads: the control-plane reads (routes, BGP peers, tunnel, peering) and the return path
 - faults: the fault methods (operator, disable-peering, site-failover-simulation, command)
+- link_failover: circuit-link-failover (Microsoft's circuit link failover test)
 - target: `AzureTarget`, the drill's Target over all of the above
 - face: the lab's Azure face wired in (connections, sessions, journal repair)
 """
@@ -12,15 +13,16 @@ from targets.azure.arm import ApiStep, Arm, Connection
 from targets.azure.errors import DisruptionRefused
 from targets.azure.face import LabFace, arm_connection, make_azure_target, undo_azure_entry
 from targets.azure.faults import (
-    DISRUPTIVE,
-    FAULT_METHODS,
-    FAULTS,
     AzureFault,
     Command,
     DisablePeering,
     Operator,
     SiteFailoverSimulation,
 )
+from targets.azure.link_failover import ALL_DISRUPTIVE as DISRUPTIVE
+from targets.azure.link_failover import ALL_FAULTS as FAULTS
+from targets.azure.link_failover import ALL_METHODS as FAULT_METHODS
+from targets.azure.link_failover import CircuitLinkFailover
 from targets.azure.reads import ControlPlane
 from targets.azure.target import AzureTarget, Face
 
@@ -32,6 +34,7 @@ __all__ = [
     "Arm",
     "AzureFault",
     "AzureTarget",
+    "CircuitLinkFailover",
     "Command",
     "Connection",
     "ControlPlane",

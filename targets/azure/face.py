@@ -154,6 +154,10 @@ def _left_in_place(entry: dict[str, Any]) -> str:
         ),
         "command": "the operator's fault command was not undone (run its undo command)",
         "operator": "the provider was asked to stop ExpressRoute and not to restore it",
+        "circuit-link-failover": (
+            f"the circuit link failover test ({u.get('category')} on the {u.get('link_type')} "
+            f"link) on circuit {u.get('circuit')} still runs"
+        ),
     }.get(str(entry.get("fault")), f"fault {entry.get('fault')} on {where}")
     return f"{what} since drill {entry.get('run_id')}"
 

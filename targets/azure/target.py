@@ -41,7 +41,17 @@ from probes.pathid import HopSignature, classify_forward_path, traceroute
 from probes.target import ProbeTarget
 from targets.azure.arm import ApiStep, Arm, Connection
 from targets.azure.errors import DisruptionRefused
-from targets.azure.faults import DISRUPTIVE, FAULT_METHODS, FAULTS, AzureFault
+from targets.azure.faults import AzureFault
+from targets.azure.link_failover import ALL_DISRUPTIVE as DISRUPTIVE
+from targets.azure.link_failover import ALL_FAULTS as FAULTS
+from targets.azure.link_failover import ALL_METHODS as FAULT_METHODS
+from targets.azure.link_failover import (
+    CircuitLinkFailover,
+    circuit_route_tables,
+    link_of,
+    peering_links,
+    with_link_hops,
+)
 from targets.azure.reads import ControlPlane
 from targets.lab import LabTarget
 from targets.target import Health
@@ -99,6 +109,7 @@ class AzureTarget:
         }
         self._to_learn = [t.address for t in config.probe.targets if not t.forward_hops]
         self.learned_hops: dict[str, int] = {}  # address -> ExpressRoute hop count
+        self.link_hops: dict[str, frozenset[str]] = {}  # circuit link -> its peering addresses
 
     def api_calls(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in self.arm.steps]
@@ -139,6 +150,10 @@ class AzureTarget:
         for address in self._to_learn:
             if address not in self.learned_hops:
                 self._learn(address)
+        if self.cfg.fault_method == CircuitLinkFailover.name and not self.link_hops:
+            self.link_hops = peering_links(self.reads)  # either link's hop is ExpressRoute
+            for sigs in self._hops.values():
+                sigs["expressroute"] = with_link_hops(sigs.get("expressroute"), self.link_hops)
 
     def _learn(self, address: str) -> None:
         hops = traceroute(address, self.probe_namespace(), max_hops=LEARN_MAX_HOPS, timeout=1.0)
@@ -161,7 +176,11 @@ class AzureTarget:
     # --- evidence ---------------------------------------------------------------------
     def forward_path(self) -> PathKind:
         """The forward path all probe targets with hop signatures agree on, else unknown."""
-        kinds = set()
+        return self._forward()[0]
+
+    def _forward(self) -> tuple[PathKind, str]:
+        """The forward path, and the circuit link when every target names the same one."""
+        kinds, links = set(), set()
         for address, sigs in self._hops.items():
             limit = max(s.hops or 0 for s in sigs.values()) + 4
             hops = traceroute(address, self.probe_namespace(), max_hops=limit, timeout=1.0)
@@ -169,13 +188,16 @@ class AzureTarget:
             if kind is PathKind.UNKNOWN and "vpn" not in sigs and hops and hops[-1]:
                 kind = PathKind.VPN  # reached, but not as in the steady state: off ER
             kinds.add(kind)
-        return kinds.pop() if len(kinds) == 1 else PathKind.UNKNOWN
+            links.add(link_of(hops, self.link_hops) if kind is PathKind.EXPRESSROUTE else "")
+        kind = kinds.pop() if len(kinds) == 1 else PathKind.UNKNOWN
+        return kind, links.pop() if len(links) == 1 and kind is PathKind.EXPRESSROUTE else ""
 
     def paths(self) -> PathPair:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward-path") as pool:
-            forward = pool.submit(self.forward_path)
+            forward = pool.submit(self._forward)
             ret = self.reads.return_path()
-            return PathPair(forward.result(), ret)
+            kind, link = forward.result()
+            return PathPair(kind, ret, forward_detail=link)
 
     def health(self) -> Health:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward-path") as pool:
@@ -188,7 +210,10 @@ class AzureTarget:
         return Health(bgp=h.bgp, tunnel=h.tunnel, paths=paths, details=details)
 
     def route_tables(self) -> list[RouteTable]:
-        return self.reads.route_tables()
+        tables = self.reads.route_tables()
+        if self.cfg.fault_method == CircuitLinkFailover.name:  # which link lost the routes
+            tables += circuit_route_tables(self.reads, tables[0].taken_at)
+        return tables
 
     def learned_prefixes(self) -> dict[str, dict[str, list[str]]]:
         return self.reads.learned_prefixes()
