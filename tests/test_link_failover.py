@@ -250,3 +250,54 @@ def test_a_test_left_running_by_a_dead_drill_is_stopped_by_the_repair(
     face.close()  # the repair serves its own face, as a fresh process would
     undo_azure_entry({"fault": METHOD, "run_id": "dead", "undo": entry}, allow_disruption=True)
     assert lab.active_faults() == []
+
+
+def test_the_new_answers_match_the_published_swagger(lab: Lab, face: Server) -> None:
+    from armface.swagger import Swagger
+    from targets.azure.arm import raw_json
+
+    c, n, swagger = client(face), face.backend.names, Swagger()
+    rg, ops = n.resource_group, c.express_route_circuits
+    circuit_file, gateway_file = "expressRouteCircuit.json", "virtualNetworkGateway.json"
+    ops.begin_start_circuit_link_failover_test(
+        rg, n.circuit, link_type="Primary", circuit_test_category="BgpDisconnect"
+    ).result()
+    bodies = {
+        "ExpressRouteCircuits_ListRoutesTable": ops.begin_list_routes_table(
+            rg, n.circuit, n.peering, "Primary", cls=raw_json
+        ).result(),
+        "ExpressRouteCircuits_GetCircuitLinkFailoverAllTestsDetails": (
+            ops.begin_get_circuit_link_failover_all_tests_details(
+                rg, n.circuit, failover_test_type="LinkFailover", fetch_latest=True, cls=raw_json
+            ).result()
+        ),
+    }
+    guid = bodies["ExpressRouteCircuits_GetCircuitLinkFailoverAllTestsDetails"][0]["testGuid"]
+    bodies["ExpressRouteCircuits_GetCircuitLinkFailoverSingleTestDetails"] = (
+        ops.begin_get_circuit_link_failover_single_test_details(
+            rg,
+            n.circuit,
+            link_type="Primary",
+            circuit_test_category="BgpDisconnect",
+            failover_test_id=guid,
+            cls=raw_json,
+        ).result()
+    )
+    for op, body in bodies.items():
+        assert body, op
+        assert swagger.check(body, swagger.response_schema(circuit_file, op), circuit_file) == []
+    for gw in (n.er_gateway, n.vpn_gateway):
+        body = c.virtual_network_gateways.get(rg, gw, cls=raw_json)
+        schema = swagger.response_schema(gateway_file, "VirtualNetworkGateways_Get")
+        assert swagger.check(body, schema, gateway_file) == [], gw
+    ops.begin_stop_circuit_link_failover_test(
+        rg,
+        n.circuit,
+        {
+            "linkType": "Primary",
+            "circuitTestCategory": "BgpDisconnect",
+            "wasSimulationSuccessful": True,
+            "isVerified": True,
+        },
+    ).result()
+    assert lab.active_faults() == []
