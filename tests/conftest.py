@@ -6,14 +6,13 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import make_topology
+from labkit import back_to_steady_state, make_topology, running_lab
 
 from lab.lab import Lab
 
@@ -25,23 +24,15 @@ def lab() -> Iterator[Lab]:
     Its run folder is its own temporary directory, not pytest's tmp_path: other pytest
     runs (the drill subprocesses of these tests) prune old tmp_path folders, sockets included.
     """
-    root = Path(tempfile.mkdtemp(prefix="erdrill-test-labs-"))
-    the_lab = Lab(make_topology(), run_root=root)
-    the_lab.up()
-    try:
+    with running_lab(make_topology()) as the_lab:
         yield the_lab
-    finally:
-        the_lab.down()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
     """The session lab, back in its steady state after the test whatever the test did."""
     yield lab
-    if lab.active_faults():
-        lab.restore()
-    lab.wait_healthy(timeout=30)
+    back_to_steady_state(lab)
 
 
 # A failed test that ran drills against its own workspace (tests/drillrun.py) keeps what

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from drillrun import session_prefix
+from labkit import extended_topology, running_lab
 from test_armface import face_session
 
 from armface import Server, serve
@@ -25,7 +26,6 @@ from core.paths import ON_EXPRESSROUTE, ON_VPN
 from core.settings import DrillSettings
 from drill.engine import Drill
 from lab.lab import Lab
-from lab.topology import load_topology
 from targets.azure import AzureTarget, arm_connection
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -68,13 +68,9 @@ class Provider:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    root = tmp_path_factory.mktemp("operator")
-    topology = root / "topology.yaml"
-    topology.write_text(f"extends: default\nprefix: {session_prefix('erd-op')}\n")
-    lab = Lab(load_topology(topology), run_root=root / "labs")
-    lab.up(timeout=60)
-    yield lab
-    lab.down()
+    folder = tmp_path_factory.mktemp("operator")
+    with running_lab(extended_topology(folder, session_prefix("erd-op")), 60) as lab:
+        yield lab
 
 
 def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_effect(

@@ -5,15 +5,13 @@ ends on the path it says, with the link or VPN instance named."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from labkit import TEST_PREFIX, make_topology
+from labkit import TEST_PREFIX, back_to_steady_state, make_topology, running_lab
 
 from core.errors import ConfigError
 from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
@@ -80,22 +78,14 @@ def test_which_faults_leave_expressroute_depends_on_the_shape() -> None:
 
 @pytest.fixture(scope="module")
 def redundant() -> Iterator[Lab]:
-    root = Path(tempfile.mkdtemp(prefix="erdrill-test-labs-"))
-    lab = Lab(make_topology(REDUNDANT, prefix=f"{TEST_PREFIX[:12]}-r"), run_root=root)
-    lab.up()
-    try:
+    with running_lab(make_topology(REDUNDANT, prefix=f"{TEST_PREFIX[:12]}-r")) as lab:
         yield lab
-    finally:
-        lab.down()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def healthy(redundant: Lab) -> Iterator[Lab]:
     yield redundant
-    if redundant.active_faults():
-        redundant.restore()
-    redundant.wait_healthy(timeout=30)
+    back_to_steady_state(redundant)
 
 
 def _all(lab: Lab) -> dict[str, dict[str, str]]:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from drillrun import session_prefix
+from labkit import extended_topology, running_lab
 
 from core.outcomes import NoFailover, outcome_of
 from core.paths import ON_EXPRESSROUTE, ON_VPN
 from core.settings import DrillSettings
 from drill.engine import Drill
 from lab.lab import Lab
-from lab.topology import load_topology
 from targets.lab import LabTarget
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -23,16 +23,10 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def hold_timer_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    root = tmp_path_factory.mktemp("hold-timer")
-    topology = root / "topology.yaml"
-    prefix = session_prefix("erd-hold")
-    topology.write_text(
-        f"extends: default\nprefix: {prefix}\nprofile: azure\nbfd:\n  enabled: false\n"
-    )
-    lab = Lab(load_topology(topology), run_root=root / "labs")
-    lab.up(timeout=60)
-    yield lab
-    lab.down()
+    body = "profile: azure\nbfd:\n  enabled: false\n"
+    folder = tmp_path_factory.mktemp("hold-timer")
+    with running_lab(extended_topology(folder, session_prefix("erd-hold"), body), 60) as lab:
+        yield lab
 
 
 def test_a_failover_left_to_the_hold_timer_is_measured_past_its_window(
