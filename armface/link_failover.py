@@ -214,7 +214,11 @@ class CircuitLinks:
     def _ExpressRouteCircuits_StartCircuitLinkFailoverTest(self, call: Call) -> Reply:
         link, category = call.query.get("linkType", ""), _category(call)
         test = self._record_test(link, category, start=_now())
-        self.lab.inject(LINK_FAULTS[(link, category)])
+        try:
+            self.lab.inject(LINK_FAULTS[(link, category)])
+        except Exception:
+            test["status"] = "StartFailed"
+            raise
         return Reply(200, f"Circuit link failover test {test['testGuid']} started")
 
     def _stop_args(self, call: Call) -> tuple[str, str]:
