@@ -301,3 +301,22 @@ def test_the_new_answers_match_the_published_swagger(lab: Lab, face: Server) -> 
         },
     ).result()
     assert lab.active_faults() == []
+
+
+def test_plan_reads_the_details_and_sends_neither_start_nor_stop(
+    lab: Lab, face: Server, tmp_path: Path
+) -> None:
+    cfg = parsed(config("Primary", "BgpDisconnect"))
+    assert cfg.azure is not None
+    target = AzureTarget(
+        cfg, arm_connection(cfg.azure, lab.run_dir), lab=lab, plan=True, out=lambda _: None
+    )
+    fault = target.fault(METHOD)  # plan mode needs no allow_disruption
+    fault.inject()
+    fault.undo()
+    for op in ("StartCircuitLinkFailoverTest", "StopCircuitLinkFailoverTest"):
+        assert face.requests.count("POST", f"ExpressRouteCircuits_{op}") == 0, op
+    assert face.requests.count("POST", "ExpressRouteCircuits_GetCircuitLinkFailoverAllTestsDetails")
+    planned = [s for s in target.steps if s.action in ("link failover start", "link failover stop")]
+    assert [s.performed for s in planned] == [False, False]
+    assert lab.active_faults() == []
