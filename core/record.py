@@ -140,6 +140,9 @@ class DrillRecord(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     ground_truth: dict[str, Any] | None = None
     route_snapshots: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    # phase -> workload -> {"forward": "expressroute/primary", "return": ...}: which link or
+    # VPN instance carries each flow (targets that can tell: the lab)
+    flow_paths: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     findings: list[str] = Field(default_factory=list)
     api_calls: list[dict[str, Any]] = Field(default_factory=list)  # the target's API timeline
     information: list[str] = Field(default_factory=list)  # noted, never a failure

@@ -88,12 +88,18 @@ class Measuring:
         return truth
 
     def snapshot(self, phase: str) -> None:
-        """Keep the classified route tables of both sides for this phase."""
+        """Keep the classified route tables of both sides for this phase, and each flow's
+        path with its link or VPN instance where the target can tell (`flows()`)."""
         with contextlib.suppress(Exception):
             tables = self.target.route_tables()
             self.route_snapshots[phase] = tables
             self.record.route_snapshots[phase] = [t.to_dict() for t in tables]
             self.save()
+        flows = getattr(self.target, "flows", None)
+        if callable(flows):
+            with contextlib.suppress(Exception):
+                self.record.flow_paths[phase] = dict(flows())
+                self.save()
 
     def check_limit(self, transition: str, figure: str, limit_ms: float) -> float:
         """Fail with `limit exceeded: ...` saying by how much, if the figure is over."""

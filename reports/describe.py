@@ -97,7 +97,20 @@ def path_lines(record: DrillRecord) -> list[str]:
         at = record.paths.get(phase)
         if at is not None:
             out.append(f"{phase}: forward {at.forward}, return {at.return_}")
+        flows = record.flow_paths.get(phase)
+        if flows:
+            out.append(f"{phase}, by flow: {flow_groups(flows)}")
     return out
+
+
+def flow_groups(flows: dict[str, dict[str, str]]) -> str:
+    """``expressroute/primary both ways: app1, data1; vpn/instance-1 -> expressroute: x``."""
+    groups: dict[str, list[str]] = {}
+    for node, paths in sorted(flows.items()):
+        fwd, back = paths.get("forward", "?"), paths.get("return", "?")
+        key = f"{fwd} both ways" if fwd == back else f"forward {fwd}, return {back}"
+        groups.setdefault(key, []).append(node)
+    return "; ".join(f"{key}: {', '.join(nodes)}" for key, nodes in groups.items())
 
 
 def route_specific_lines(record: DrillRecord) -> list[str]:

@@ -4,6 +4,7 @@ ends on the path it says, with the link or VPN instance named."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,11 +15,15 @@ import yaml
 from labkit import TEST_PREFIX, back_to_steady_state, make_topology, running_lab
 
 from core.errors import ConfigError
+from core.outcomes import outcome_of
 from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
+from core.settings import DrillSettings
+from drill.engine import Drill
 from lab.faults import FAULTS, fault_kind, fault_kinds
 from lab.lab import Lab
 from lab.plan import plan
 from lab.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
+from reports.describe import path_lines
 from targets.lab import LabTarget
 
 REDUNDANT = DEFAULT_TOPOLOGY.parent / "redundant.yaml"
@@ -140,6 +145,33 @@ def test_each_fault_ends_on_its_path(healthy: Lab, kind: str, detail: str) -> No
     assert tables["vnet"].path_to("192.168.10.0/24") is PathKind(detail.split("/")[0])
     healthy.restore(kind)
     assert _all(healthy) == _everywhere("expressroute/primary")
+
+
+@pytest.mark.lab
+def test_the_drill_record_names_the_link_of_every_flow_in_each_phase(
+    healthy: Lab, tmp_path: Path
+) -> None:
+    target = LabTarget(healthy)
+    d = Drill(
+        target, DrillSettings(rate=50, sustain_s=0.5), drills_dir=tmp_path, state_dir=tmp_path
+    )
+    d.begin()
+    d.start_probes()
+    d.inject("primary-link-down")
+    target.wait_flows_on("expressroute/secondary", 20)
+    d.restore()
+    d.await_paths(ON_EXPRESSROUTE, 30.0, "failback")
+    target.wait_flows_on("expressroute/primary", 30)
+    d.finish_probes()
+    d.close(outcome_of(None))
+    flows = d.record.flow_paths
+    assert flows["before"] == _everywhere("expressroute/primary"), flows
+    assert flows["during"] == _everywhere("expressroute/secondary"), flows
+    assert flows["after"] == _everywhere("expressroute/primary"), flows
+    saved = json.loads((d.run_dir / "drill.json").read_text())
+    assert saved["flow_paths"]["during"] == flows["during"]
+    shown = path_lines(d.record)
+    assert f"during, by flow: expressroute/secondary both ways: {', '.join(WORKLOADS)}" in shown
 
 
 def test_every_workload_and_spoke_is_a_probe_target() -> None:
