@@ -34,7 +34,7 @@ from probes.pathid import HopSignature
 from targets.azure.arm import raw_json
 from targets.azure.errors import ShapeError
 from targets.azure.faults import DISRUPTIVE, FAULTS, AzureFault
-from targets.azure.reads import ControlPlane
+from targets.azure.reads import ControlPlane, object_list
 
 __all__ = [
     "ALL_DISRUPTIVE",
@@ -65,9 +65,7 @@ def link_tests(reads: ControlPlane) -> list[dict[str, Any]]:
             cls=raw_json,
         )
         body = reads.arm.lro("link failover details", poller)
-        if not isinstance(body, list) or not all(isinstance(t, dict) for t in body):
-            raise ShapeError(f"link failover test details: {type(body).__name__}, expected a list")
-        return body
+        return object_list("link failover test details", body)
 
     detail = f"circuit {cfg.circuit} (begin_get_circuit_link_failover_all_tests_details)"
     return reads.arm.call("link failover details", detail, run) or []

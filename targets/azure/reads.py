@@ -35,7 +35,7 @@ from targets.classify import (
 )
 from targets.target import Health
 
-__all__ = ["ControlPlane", "Snapshot", "bgp_state", "dig_str", "parse_list"]
+__all__ = ["ControlPlane", "Snapshot", "bgp_state", "dig_str", "object_list", "parse_list"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,6 +72,13 @@ def dig_str(body: Any, *keys: str) -> str:
     if not isinstance(cur, str):
         raise ShapeError(f"{'.'.join(keys)} is {type(cur).__name__}, expected a string")
     return cur
+
+
+def object_list(what: str, body: Any) -> list[dict[str, Any]]:
+    """A JSON body that must be a list of objects (test details), else ShapeError."""
+    if not isinstance(body, list) or not all(isinstance(t, dict) for t in body):
+        raise ShapeError(f"{what}: {type(body).__name__}, expected a list")
+    return body
 
 
 def parse_list(body: Any, model: type[M]) -> list[M]:
@@ -161,10 +168,9 @@ class ControlPlane:
             poller = c.virtual_network_gateways.begin_get_failover_all_test_details(
                 rg, gw, type="SingleSiteFailover", fetch_latest=True, cls=raw_json
             )
-            body = self.arm.lro("site failover details", poller)
-            if not isinstance(body, list) or not all(isinstance(t, dict) for t in body):
-                raise ShapeError(f"failover test details: {type(body).__name__}, expected a list")
-            return body
+            return object_list(
+                "failover test details", self.arm.lro("site failover details", poller)
+            )
 
         detail = f"virtual network gateway {gw} (begin_get_failover_all_test_details)"
         return self.arm.call("site failover details", detail, run) or []
