@@ -1,13 +1,9 @@
-"""pytest wiring for the drill: the erdrill plugin and the step definitions.
+"""pytest in the checkout: what to leave out of collection.
 
-`pytest features/` with no options builds the lab once (fast profile), runs every lab
-scenario and tears the lab down. The plugin (erdrill/pytest_plugin.py) holds the options,
-fixtures and hooks; erdrill/session.py the session; steps/ the Gherkin glue.
+The drill's plugin and step definitions load by the installed package's entry point
+(erdrill/pytest_plugin.py), the same way as from a wheel; `features/`, `steps/` and
+`probes/` here are links into the package.
 """
 
-pytest_plugins = [
-    "erdrill.pytest_plugin",
-    "steps.drill_steps",
-    "steps.steady_state_steps",
-    "steps.lab_shape_steps",
-]
+# Outputs and tools, not tests: a bare `pytest` from the root must not wander into them.
+collect_ignore = ["reports", "node_modules", ".venv", "benchmarks", "probes", "steps"]

@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from core.paths import ON_VPN
-from drill.ground_truth import summarize_ground_truth
-from lab.lab import Lab
-from lab.topology import load_topology
-from probes.measure import measure_transition
-from probes.prober import Prober
-from targets.lab import LabTarget
+from erdrill.core.paths import ON_VPN
+from erdrill.drill.ground_truth import summarize_ground_truth
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import load_topology
+from erdrill.probes.measure import measure_transition
+from erdrill.probes.prober import Prober
+from erdrill.targets.lab import LabTarget
 
 KINDS = ("ce-link-down", "provider-blackhole", "peering-disabled", "provider-link-down")
 

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import yaml
 
-from lab.lab import Lab
-from lab.topology import DEFAULT_TOPOLOGY, Topology, load_topology, parse_topology
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import DEFAULT_TOPOLOGY, Topology, load_topology, parse_topology
 
 
 def topology(name: str, spokes: int | None) -> Topology:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.lab import Lab
-from lab.topology import DEFAULT_TOPOLOGY, load_topology
-from probes.prober import Prober
-from probes.samples import Outcome
-from probes.target import ProbeTarget
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import DEFAULT_TOPOLOGY, load_topology
+from erdrill.probes.prober import Prober
+from erdrill.probes.samples import Outcome
+from erdrill.probes.target import ProbeTarget
 
 PREFIX = "erd-bench"
 REDUNDANT = DEFAULT_TOPOLOGY.parent / "redundant.yaml"
@@ -34,7 +34,7 @@ def many_flows(flows: int, rate: float) -> None:
         lab = Lab(topo, run_root=Path(root))
         lab.up()
         try:
-            from targets.lab import LabTarget
+            from erdrill.targets.lab import LabTarget
 
             target = LabTarget(lab)
             hosts = [t.address for t in target.probe_targets()]

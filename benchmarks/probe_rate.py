@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probes.netns import Testbed
-from probes.prober import Prober
-from probes.samples import Outcome
-from probes.target import ProbeTarget
+from erdrill.probes.netns import Testbed
+from erdrill.probes.prober import Prober
+from erdrill.probes.samples import Outcome
+from erdrill.probes.target import ProbeTarget
 
 TOTAL_RATES = (1000, 2000, 5000, 8000)
 SECONDS = 3.0
@@ -53,8 +53,8 @@ def _path(use_lab: bool) -> Iterator[tuple[list[ProbeTarget], str]]:
                 bed.cli,
             )
         return
-    from lab.lab import Lab
-    from lab.topology import load_topology
+    from erdrill.lab.lab import Lab
+    from erdrill.lab.topology import load_topology
 
     topo = load_topology().model_copy(update={"prefix": "erd-bench-rate"})
     with tempfile.TemporaryDirectory() as root:

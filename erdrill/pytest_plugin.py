@@ -1,7 +1,9 @@
 """The pytest plugin of the drill: options, the session's target, a drill per scenario.
 
 Fixtures and hooks only; the work is in `erdrill.session.DrillSession` and the drill
-engine. Loaded by the root conftest.py for `pytest features/`.
+engine. pytest loads it by its entry point (pyproject.toml, `pytest11`) wherever erdrill
+is installed, together with the step definitions, so `pytest features/` in a checkout and
+`pytest --pyargs erdrill.features` from an installed wheel run the same drill.
 """
 
 from __future__ import annotations
@@ -13,18 +15,25 @@ from typing import Any
 
 import pytest
 
-from core.config import load_drill_config
-from core.errors import ConfigError, ErdrillError
-from core.outcomes import Outcome, Verdict, outcome_of
-from core.settings import DrillOptions
-from drill.engine import Drill
 from erdrill import hookspecs
+from erdrill import pytest_reports as report_session
+from erdrill.core.config import load_drill_config
+from erdrill.core.errors import ConfigError, ErdrillError
+from erdrill.core.outcomes import Outcome, Verdict, outcome_of
+from erdrill.core.settings import DrillOptions
+from erdrill.drill.engine import Drill
+from erdrill.lab.topology import load_topology
 from erdrill.session import DrillSession, install_interrupt_handlers, session_exit_code
-from lab.topology import load_topology
-from reports import session as report_session
-from targets.target import Target
+from erdrill.targets.target import Target
 
 __all__ = ["SESSION"]
+
+# The drill's step definitions, for the packaged features and for a user's own features.
+pytest_plugins = [
+    "erdrill.steps.drill_steps",
+    "erdrill.steps.steady_state_steps",
+    "erdrill.steps.lab_shape_steps",
+]
 
 RESULTS_DIR = Path("reports/allure-results")
 SESSION = pytest.StashKey[DrillSession]()
@@ -84,8 +93,25 @@ def resolve_options(config: pytest.Config) -> DrillOptions:
     return options
 
 
+# The feature files' tags (pytest-bdd turns them into markers), declared here so the
+# packaged features run under --strict-markers without the checkout's pyproject.toml.
+SCENARIO_MARKERS = {
+    "lab": "runs against the emulated lab (root, namespaces, real daemons)",
+    "azure": "runs against Azure (or the lab's Azure face)",
+    "disruptive": "injects a fault into the network",
+    "redundant": "runs on the redundant lab (two links, active-active VPN, spokes)",
+    "two_locations": "runs on the two-locations lab (two circuits in two peering locations)",
+    "steady_state": "checks the network without injecting a fault",
+    "failover": "the documented four-step failover test plan",
+    "misconfigured": "builds a deliberately misconfigured lab",
+    "slow": "takes more than a few seconds",
+}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    for name, meaning in SCENARIO_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
     if not _is_drill_run(config):
         return
     # Bad input is one line and exit 4, before any scenario is collected or run.
@@ -137,7 +163,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _refusal(config: pytest.Config, options: DrillOptions) -> str | None:
     if options.target != "azure" or options.allow_disruption or options.plan:
         return None
-    from targets.azure import DISRUPTIVE
+    from erdrill.targets.azure import DISRUPTIVE
 
     azure = load_drill_config(config.getoption("drill_config")).azure
     if azure is None or azure.fault_method not in DISRUPTIVE:

@@ -20,15 +20,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType, TracebackType
 
-from core import journal
-from core.errors import ConfigError, ErdrillError
-from core.exitcodes import ExitCode
-from core.outcomes import Category, Outcome, SessionState, Verdict, outcome_of, run_exit_code
-from core.settings import DrillOptions
-from drill.engine import DRILLS_DIR, Drill, PauseHook, target_key
-from drill.signals import DRILL_SIGNALS, forked_child_exits, signal_name
-from targets.factory import make_target, repair_open_faults
-from targets.target import Target
+from erdrill.core import journal
+from erdrill.core.errors import ConfigError, ErdrillError
+from erdrill.core.exitcodes import ExitCode
+from erdrill.core.outcomes import (
+    Category,
+    Outcome,
+    SessionState,
+    Verdict,
+    outcome_of,
+    run_exit_code,
+)
+from erdrill.core.settings import DrillOptions
+from erdrill.drill.engine import DRILLS_DIR, Drill, PauseHook, target_key
+from erdrill.drill.signals import DRILL_SIGNALS, forked_child_exits, signal_name
+from erdrill.targets.factory import make_target, repair_open_faults
+from erdrill.targets.target import Target
 
 __all__ = ["DrillSession", "install_interrupt_handlers", "session_exit_code"]
 

@@ -1,4 +1,14 @@
-"""Fixtures shared by the harness's own tests."""
+"""Fixtures shared by the harness's own tests, and the tiers they fall in.
+
+Every test is marked with one tier from the fixtures it uses (`pytest -m pure` is the
+fast lane; README "Run the tests"):
+- `drill`: whole drills in subprocesses (`ws`, `azure_drill`, `drill_workspace`);
+- `lab`: root, namespaces and the real daemons (`lab`, `healthy_lab`, `lab_prefix`, ...);
+- `face`: the Azure face, an HTTPS server in the test process (`face`, `slow_face`);
+- `pure`: none of these. A pure test that builds a namespace, a lab or a face fails,
+  naming the fixture it should ask for, so a test cannot sit in the wrong tier.
+`slow` (a single test of minutes) is set by hand and left out of the two fast lanes.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +22,80 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labkit import back_to_steady_state, make_topology, running_lab
+from labkit import TEST_PREFIX, back_to_steady_state, make_topology, running_lab
 
-from lab.lab import Lab
+from erdrill.lab.lab import Lab
+
+TIERS: dict[str, frozenset[str]] = {  # the costliest tier first
+    "drill": frozenset({"ws", "azure_drill", "drill_workspace"}),
+    "lab": frozenset(
+        {
+            "lab",
+            "healthy_lab",
+            "lab_prefix",
+            "testbed",
+            "redundant",
+            "healthy",
+            "hold_timer_lab",
+            "firewalled_reference",
+            "prefers_vpn_firewall",
+        }
+    ),
+    "face": frozenset({"face", "slow_face", "face_server"}),
+}
+
+
+def tier_of(fixturenames: set[str]) -> str:
+    """The tier of a test that uses these fixtures: drill, lab, face or pure."""
+    return next((tier for tier, names in TIERS.items() if fixturenames & names), "pure")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in (*TIERS, "pure")):
+            item.add_marker(tier_of(set(getattr(item, "fixturenames", ()))))
+
+
+def _refuse(what: str, fixture: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(
+            f"a {what} in a test of a cheaper tier: ask for the `{fixture}` fixture "
+            "(tests/conftest.py TIERS) so the test is marked with its tier"
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _stay_in_tier(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pure test cannot build namespaces or start a face; a face test cannot build a lab."""
+    marks = {m.name for m in request.node.iter_markers()}
+    if marks & {"drill", "lab"}:
+        return
+    import pyroute2
+
+    from erdrill.armface import server
+
+    monkeypatch.setattr(pyroute2.netns, "create", _refuse("network namespace", "lab_prefix"))
+    monkeypatch.setattr(Lab, "up", _refuse("lab", "lab_prefix"))
+    if "face" not in marks:
+        monkeypatch.setattr(server.Server, "__init__", _refuse("face", "face_server"))
+
+
+@pytest.fixture
+def drill_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder for drills the test runs in subprocesses, with its own journal and lab
+    run folders (marks the test `drill`)."""
+    monkeypatch.setenv("ERDRILL_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ERDRILL_LAB_ROOT", str(tmp_path / "labs"))
+    return tmp_path
+
+
+@pytest.fixture
+def lab_prefix() -> str:
+    """A namespace prefix for a lab the test builds itself (marks the test `lab`)."""
+    return f"{TEST_PREFIX[:12]}-o"
 
 
 @pytest.fixture(scope="session")

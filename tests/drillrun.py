@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import journal
-from lab.lab import Lab
-from lab.topology import load_topology
+from erdrill.core import journal
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import load_topology
 
 REPO = Path(__file__).resolve().parents[1]
 PYTEST = str(Path(sys.executable).parent / "pytest")

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lab.lab import Lab
-from lab.topology import Topology, load_topology
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import Topology, load_topology
 
 # per test session: two sessions on one machine (a soak beside a CI run) never share a lab
 TEST_PREFIX = f"erd-test-{os.getpid() % 100000}"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import time
 
-from core.outcomes import Phase
-from drill.engine import Drill
+from erdrill.core.outcomes import Phase
+from erdrill.drill.engine import Drill
 
 PAUSE_ENV = "ERDRILL_PAUSE_AT_PHASE"
 PAUSE_S_ENV = "ERDRILL_PAUSE_S"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from core import journal
-from core.errors import ConfigError
-from core.outcomes import Category, NoFailover, Outcome, Verdict
-from core.paths import ON_EXPRESSROUTE, ON_VPN
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.lab import Lab
-from targets.lab import LabTarget
+from erdrill.core import journal
+from erdrill.core.errors import ConfigError
+from erdrill.core.outcomes import Category, NoFailover, Outcome, Verdict
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab.lab import Lab
+from erdrill.targets.lab import LabTarget
 
 
 def test_no_failover_restores_expressroute_at_the_abort_limit(

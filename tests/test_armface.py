@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from armface import InMemoryBackend, LabFaceCredential, Server, serve
-from armface.swagger import SPECS, Swagger
-from core.errors import TargetError
+from erdrill.armface import InMemoryBackend, LabFaceCredential, Server, serve
+from erdrill.armface.swagger import SPECS, Swagger
+from erdrill.core.errors import TargetError
 
 pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason="swagger reference data missing")
 
@@ -248,7 +248,7 @@ Table master4:
 
 
 def test_bird_route_parser() -> None:
-    from armface.lab_backend import parse_bird_protocol, parse_bird_routes
+    from erdrill.armface.lab_backend import parse_bird_protocol, parse_bird_routes
 
     routes = parse_bird_routes(BIRD_ROUTES)
     assert [(r.prefix, r.protocol, r.next_hop, r.best, r.bgp) for r in routes] == [

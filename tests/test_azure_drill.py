@@ -23,9 +23,7 @@ import pytest
 from drillrun import session_prefix
 from labkit import make_topology
 
-from lab.lab import Lab
-
-pytestmark = pytest.mark.lab
+from erdrill.lab.lab import Lab
 
 ROOT = Path(__file__).parents[1]
 PREFIX = session_prefix("erd-azt")  # per test session: concurrent runs never share a lab
@@ -155,8 +153,8 @@ def _entry(**undo: str) -> dict[str, Any]:
 
 
 def test_repair_without_allow_disruption_names_what_is_left() -> None:
-    from core.journal import OpenFault
-    from targets.azure import undo_azure_entry
+    from erdrill.core.journal import OpenFault
+    from erdrill.targets.azure import undo_azure_entry
 
     with pytest.raises(OpenFault) as caught:
         undo_azure_entry(_entry(), allow_disruption=False)
@@ -168,7 +166,7 @@ def test_repair_without_allow_disruption_names_what_is_left() -> None:
 
 
 def test_repair_of_a_lab_face_fault_on_a_lab_that_is_down_is_nothing(tmp_path: Path) -> None:
-    from targets.azure import undo_azure_entry
+    from erdrill.targets.azure import undo_azure_entry
 
     entry = _entry(arm_endpoint="lab", prefix=PREFIX, run_root=str(tmp_path))
     undo_azure_entry(entry, allow_disruption=False)  # no namespaces: nothing left to undo
@@ -207,7 +205,7 @@ def test_the_documented_plan_passes_against_a_face_that_behaves_as_azure(
 ) -> None:
     """Writes of 25 s that shut BGP 12 s in, Retry-After 10, reads of seconds, a 429 and a
     409 on the way: the drill passes and its outage agrees with the lab's event log."""
-    from drill.ground_truth import agreement
+    from erdrill.drill.ground_truth import agreement
 
     done, drills = azure_drill(
         "--allow-disruption", "-k", "documented", config="lab-as-azure-realistic.toml"

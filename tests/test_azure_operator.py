@@ -18,17 +18,17 @@ from drillrun import session_prefix
 from labkit import extended_topology, running_lab
 from test_armface import face_session
 
-from armface import Server, serve
-from armface.lab_backend import LabBackend
-from core.config import parse_drill_config
-from core.outcomes import outcome_of
-from core.paths import ON_EXPRESSROUTE, ON_VPN
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.lab import Lab
-from targets.azure import AzureTarget, arm_connection
+from erdrill.armface import Server, serve
+from erdrill.armface.lab_backend import LabBackend
+from erdrill.core.config import parse_drill_config
+from erdrill.core.outcomes import outcome_of
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab.lab import Lab
+from erdrill.targets.azure import AzureTarget, arm_connection
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
 ACTS_AFTER_S = 45.0

@@ -16,10 +16,18 @@ import pytest
 from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
-from armface import Call, InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
-from core.config import parse_drill_config
-from core.errors import TargetError
-from targets.azure import AzureTarget, DisablePeering, arm_connection
+from erdrill.armface import (
+    Call,
+    InMemoryBackend,
+    Reply,
+    ScriptedBackend,
+    Server,
+    error_reply,
+    serve,
+)
+from erdrill.core.config import parse_drill_config
+from erdrill.core.errors import TargetError
+from erdrill.targets.azure import AzureTarget, DisablePeering, arm_connection
 
 PUT = "ExpressRouteCircuitPeerings_CreateOrUpdate"
 SECRET = "md5-secret-of-the-circuit"
@@ -149,7 +157,7 @@ def test_repair_restores_the_journaled_body(
 
 
 def test_the_scrubbed_body_never_holds_a_secret_at_any_depth() -> None:
-    from targets.azure.peering import scrubbed
+    from erdrill.targets.azure.peering import scrubbed
 
     body = {"properties": {"sharedKey": "x", "ipv6PeeringConfig": {"sharedKey": "y", "a": 1},
                            "microsoftPeeringConfig": [{"authorizationKey": "z"}]}}  # fmt: skip

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
-from core.config import parse_drill_config
-from core.errors import ErdrillError, TargetError
-from core.paths import PathKind
-from drill.steady_state import PREFIX_PROBLEMS, steady_state_problems
-from targets.azure import AzureTarget, DisruptionRefused, arm_connection
-from targets.azure.face import journaled_config
+from erdrill.armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
+from erdrill.core.config import parse_drill_config
+from erdrill.core.errors import ErdrillError, TargetError
+from erdrill.core.paths import PathKind
+from erdrill.drill.steady_state import PREFIX_PROBLEMS, steady_state_problems
+from erdrill.targets.azure import AzureTarget, DisruptionRefused, arm_connection
+from erdrill.targets.azure.face import journaled_config
 
 CONFIG = """
 [target]
@@ -168,7 +168,7 @@ def test_401_names_the_credential(face: Server, backend: ScriptedBackend, tmp_pa
 
 
 def test_wrong_token_is_a_401(face: Server, tmp_path: Path) -> None:
-    from armface import LabFaceCredential
+    from erdrill.armface import LabFaceCredential
 
     t = target(face, tmp_path, credential=LabFaceCredential("not-the-token", face.endpoint))
     with pytest.raises(TargetError, match="401"):

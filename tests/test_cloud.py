@@ -7,8 +7,8 @@ from azure.core import AzureClouds
 from azure.identity import AzureAuthorityHosts
 from azure.mgmt.core.tools import get_arm_endpoints
 
-from core.config import AzureConfig
-from targets.azure.cloud import cloud_of, credential_options, endpoint_of, scope_for
+from erdrill.core.config import AzureConfig
+from erdrill.targets.azure.cloud import cloud_of, credential_options, endpoint_of, scope_for
 
 BASE = {
     "subscription_id": "00000000-0000-4000-8000-00000000e7d1",

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config import DrillConfig, load_drill_config, parse_drill_config
-from core.errors import ConfigError
+from erdrill.core.config import DrillConfig, load_drill_config, parse_drill_config
+from erdrill.core.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -51,25 +51,41 @@ def test_azure_defaults() -> None:
     assert az.fault_method == "operator"
 
 
-@pytest.mark.parametrize(("text", "field", "words"), [
-    ("[drill]\nprobe_rate = \"fast\"", "drill.probe_rate", "whole number"),
-    ("[drill]\nprob_rate = 1", "drill.prob_rate", "unknown field"),
-    ("[drill]\nfailover_limit_s = -1", "drill.failover_limit_s", "positive"),
-    ("[drill]\nfailover_limit_s = 500", "drill.abort_limit_s", "at least"),
-    ("[target]\nkind = \"gcp\"", "target.kind", "'lab' or 'azure'"),
-    ("[target]\nkind = \"azure\"", "azure", "[azure] section"),
-    ("[probe]\ntargets = [{address = \"10.1.1.400\"}]", "probe.targets[0].address", "IP address"),
-    (AZURE.replace("192.168.10.0/24", "192.168.10.1/24"), "azure.onprem_prefixes",
-     "host bits zero"),
-    (AZURE + "fault_method = \"command\"", "azure.fault_commands", "inject"),
-    (AZURE + "fault_method = \"site-failover-simulation\"", "azure.circuits", "two peering locations"),
-    (AZURE + "arm_endpoint = \"http://x\"", "azure.arm_endpoint", "https"),
-    (AZURE + "fault_method = \"disable-peering\"\npeering = \"MicrosoftPeering\"",
-     "azure.peering", "only AzurePrivatePeering"),
-    (AZURE + "[azure.classification]\nrule = \"next-hop\"", "azure.classification.er_next_hops",
-     "needs"),
-    ("[drill\n", "(syntax)", "fix the TOML syntax"),
-])
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ('[drill]\nprobe_rate = "fast"', "drill.probe_rate", "whole number"),
+        ("[drill]\nprob_rate = 1", "drill.prob_rate", "unknown field"),
+        ("[drill]\nfailover_limit_s = -1", "drill.failover_limit_s", "positive"),
+        ("[drill]\nfailover_limit_s = 500", "drill.abort_limit_s", "at least"),
+        ('[target]\nkind = "gcp"', "target.kind", "'lab' or 'azure'"),
+        ('[target]\nkind = "azure"', "azure", "[azure] section"),
+        ('[probe]\ntargets = [{address = "10.1.1.400"}]', "probe.targets[0].address", "IP address"),
+        (
+            AZURE.replace("192.168.10.0/24", "192.168.10.1/24"),
+            "azure.onprem_prefixes",
+            "host bits zero",
+        ),
+        (AZURE + 'fault_method = "command"', "azure.fault_commands", "inject"),
+        (
+            AZURE + 'fault_method = "site-failover-simulation"',
+            "azure.circuits",
+            "two peering locations",
+        ),
+        (AZURE + 'arm_endpoint = "http://x"', "azure.arm_endpoint", "https"),
+        (
+            AZURE + 'fault_method = "disable-peering"\npeering = "MicrosoftPeering"',
+            "azure.peering",
+            "only AzurePrivatePeering",
+        ),
+        (
+            AZURE + '[azure.classification]\nrule = "next-hop"',
+            "azure.classification.er_next_hops",
+            "needs",
+        ),
+        ("[drill\n", "(syntax)", "fix the TOML syntax"),
+    ],
+)
 def test_errors_name_the_field_and_fix(text: str, field: str, words: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_drill_config(text, "drill.toml")
@@ -101,20 +117,62 @@ def test_relative_ca_bundle_resolves_beside_the_file(tmp_path: Path) -> None:
 # --- property tests: any input gives a DrillConfig or a one-line ConfigError ---------------
 
 KEYS = [
-    "drill", "probe", "target", "azure", "probe_rate", "failover_limit_s", "failback_limit_s",
-    "abort_limit_s", "sustain_s", "late_ms", "targets", "address", "tcp_port", "name",
-    "namespace", "kind", "subscription_id", "resource_group", "circuit", "peering",
-    "er_gateway", "vpn_gateway", "vpn_connection", "nic", "onprem_prefixes", "classification",
-    "rule", "er_next_hops", "fault_method", "fault_commands", "inject", "undo", "arm_endpoint",
-    "ca_bundle", "ttl_signatures", "expressroute", "vpn",
+    "drill",
+    "probe",
+    "target",
+    "azure",
+    "probe_rate",
+    "failover_limit_s",
+    "failback_limit_s",
+    "abort_limit_s",
+    "sustain_s",
+    "late_ms",
+    "targets",
+    "address",
+    "tcp_port",
+    "name",
+    "namespace",
+    "kind",
+    "subscription_id",
+    "resource_group",
+    "circuit",
+    "peering",
+    "er_gateway",
+    "vpn_gateway",
+    "vpn_connection",
+    "nic",
+    "onprem_prefixes",
+    "classification",
+    "rule",
+    "er_next_hops",
+    "fault_method",
+    "fault_commands",
+    "inject",
+    "undo",
+    "arm_endpoint",
+    "ca_bundle",
+    "ttl_signatures",
+    "expressroute",
+    "vpn",
 ]
 scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.text(max_size=20),
-    st.sampled_from(["lab", "azure", "10.1.0.0/16", "10.1.1.4", "operator", "command",
-                     "00000000-0000-4000-8000-00000000e7d1", "next-hop", "https://x"]),
+    st.sampled_from(
+        [
+            "lab",
+            "azure",
+            "10.1.0.0/16",
+            "10.1.1.4",
+            "operator",
+            "command",
+            "00000000-0000-4000-8000-00000000e7d1",
+            "next-hop",
+            "https://x",
+        ]
+    ),
 )
 keys = st.one_of(st.sampled_from(KEYS), st.text(min_size=1, max_size=8))
 values: st.SearchStrategy[Any] = st.recursive(

@@ -8,9 +8,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.lab
 ROOT = Path(__file__).parents[1]
 PYTEST = str(ROOT / ".venv" / "bin" / "pytest")
 
@@ -51,7 +48,8 @@ def run_drill(
     return out, records
 
 
-def test_limit_below_the_outage_fails_and_says_by_how_much(tmp_path: Path) -> None:
+def test_limit_below_the_outage_fails_and_says_by_how_much(drill_workspace: Path) -> None:
+    tmp_path = drill_workspace
     config = tmp_path / "drill.toml"
     config.write_text("[drill]\nfailover_limit_s = 0.001\n")
     out, records = run_drill(
@@ -70,7 +68,8 @@ def test_limit_below_the_outage_fails_and_says_by_how_much(tmp_path: Path) -> No
     assert rec["paths"]["after"] == {"forward": "expressroute", "return": "expressroute"}  # type: ignore[index]
 
 
-def test_onprem_preferring_the_vpn_fails_the_steady_state(tmp_path: Path) -> None:
+def test_onprem_preferring_the_vpn_fails_the_steady_state(drill_workspace: Path) -> None:
+    tmp_path = drill_workspace
     out, records = run_drill(
         tmp_path,
         "-k",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,14 @@ import pytest
 from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
-from armface import InMemoryBackend, Server, serve
-from armface.operations import Operations
-from armface.swagger import Swagger
-from core.config import parse_drill_config
-from core.errors import ConfigError, TargetError
-from core.face_profile import FaceProfile
-from core.paths import PathKind
-from targets.azure import AzureTarget, arm_connection
+from erdrill.armface import InMemoryBackend, Server, serve
+from erdrill.armface.operations import Operations
+from erdrill.armface.swagger import Swagger
+from erdrill.core.config import parse_drill_config
+from erdrill.core.errors import ConfigError, TargetError
+from erdrill.core.face_profile import FaceProfile
+from erdrill.core.paths import PathKind
+from erdrill.targets.azure import AzureTarget, arm_connection
 
 PUT = "ExpressRouteCircuitPeerings_CreateOrUpdate"
 PEERING = "expressRouteCircuits/er-circuit/peerings/AzurePrivatePeering"
@@ -70,6 +70,15 @@ def url(face: Server, tail: str, api: str = "2026-03-01") -> str:
 def access_log(tmp_path: Path) -> list[dict[str, Any]]:
     lines = (tmp_path / "armface" / "access.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
+
+
+FaceWith = Callable[..., Server]
+
+
+@pytest.fixture
+def face_server() -> FaceWith:
+    """Start a face with a profile in the test (marks the test `face`)."""
+    return face_with
 
 
 @pytest.fixture
@@ -121,9 +130,9 @@ def test_a_write_during_a_write_is_409_and_the_undo_waits_it_out(
 
 
 def test_an_undo_after_a_write_that_timed_out_keeps_it_from_undoing_the_undo(
-    backend: TimedBackend, tmp_path: Path
+    backend: TimedBackend, tmp_path: Path, face_server: FaceWith
 ) -> None:
-    with face_with(backend, tmp_path, write_s=4, change_at=1.0, retry_after_s=1) as face:
+    with face_server(backend, tmp_path, write_s=4, change_at=1.0, retry_after_s=1) as face:
         with pytest.raises(TargetError, match="did not complete within 2 s"):
             target(face, tmp_path, timeout=2).fault("disable-peering").inject()
         t = target(face, tmp_path, timeout=10)  # the undo (or journal repair) of that write
@@ -133,9 +142,9 @@ def test_an_undo_after_a_write_that_timed_out_keeps_it_from_undoing_the_undo(
 
 
 def test_a_failed_operation_is_a_clear_error_and_changes_nothing(
-    backend: TimedBackend, tmp_path: Path
+    backend: TimedBackend, tmp_path: Path, face_server: FaceWith
 ) -> None:
-    face = face_with(backend, tmp_path, write_s=1, fail_operations=[PUT])
+    face = face_server(backend, tmp_path, write_s=1, fail_operations=[PUT])
     with face, pytest.raises(TargetError) as err:
         target(face, tmp_path).fault("disable-peering").inject()
     message = one_line(err.value)
@@ -157,7 +166,7 @@ def _throttled_first_call_only(backend: TimedBackend, operation: str) -> int:
 
 
 def test_429_and_5xx_come_at_the_configured_rate_reproducibly(
-    backend: TimedBackend, tmp_path: Path
+    backend: TimedBackend, tmp_path: Path, face_server: FaceWith
 ) -> None:
     profile = FaceProfile(throttle_rate=0.3, error_rate=0.2, seed=7)
     runs = []
@@ -167,7 +176,7 @@ def test_429_and_5xx_come_at_the_configured_rate_reproducibly(
     assert runs[0] == runs[1], "the same seed gave different failures"
     assert 40 <= runs[0].count(429) <= 80 and {500, 503} <= set(runs[0])
     seed = _throttled_first_call_only(backend, "VirtualNetworkGateways_GetLearnedRoutes")
-    with face_with(backend, tmp_path, throttle_rate=0.5, seed=seed) as face:
+    with face_server(backend, tmp_path, throttle_rate=0.5, seed=seed) as face:
         assert target(face, tmp_path).reads.learned_routes("er-gateway")
         first = next(r for r in face.requests if r.operation.endswith("GetLearnedRoutes"))
         assert first.status == 429, "the seeded first call was not throttled"
@@ -198,10 +207,10 @@ def test_a_body_arm_would_refuse_is_400_naming_the_property(
 
 
 def test_reads_take_their_read_delay_and_show_the_network_when_they_finish(
-    backend: TimedBackend, tmp_path: Path
+    backend: TimedBackend, tmp_path: Path, face_server: FaceWith
 ) -> None:
     profile = {"retry_after_s": 1, "read_s": {"effective_routes": 2}}
-    with face_with(backend, tmp_path, **profile) as face:
+    with face_server(backend, tmp_path, **profile) as face:
         t = target(face, tmp_path)
         flip = threading.Timer(0.5, backend.set_peering_state, ("Disabled",))
         flip.start()
@@ -228,7 +237,7 @@ def test_bad_profile_values_are_one_line_errors() -> None:
 
 
 def test_the_shipped_realistic_profile_has_the_figures_the_issue_asks_for() -> None:
-    from core.config import load_drill_config
+    from erdrill.core.config import load_drill_config
 
     cfg = load_drill_config(Path(__file__).parents[1] / "examples" / "lab-as-azure-realistic.toml")
     assert cfg.azure is not None and cfg.azure.face is not None

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core import journal
-from core.faults import Fault, FaultLedger, FaultsNotUndone, applied
+from erdrill.core import journal
+from erdrill.core.faults import Fault, FaultLedger, FaultsNotUndone, applied
 
 
 @dataclass

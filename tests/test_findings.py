@@ -17,14 +17,20 @@ import allure_commons
 import pytest
 from reportkit import run_inner_pytest
 
-from core.errors import ConfigError
-from core.paths import PathKind, PathPair
-from core.record import DrillRecord, PathsAt, RouteSpecific, SessionResult, TransitionFigures
-from drill.steady_state import ProblemKind, steady_state_problems
-from reports import allure_results as ar
-from reports import findings, freshness, history, integrity
-from reports.describe import drill_description_html, figures_lines, run_summary_text
-from targets.target import Health
+from erdrill.core.errors import ConfigError
+from erdrill.core.paths import PathKind, PathPair
+from erdrill.core.record import (
+    DrillRecord,
+    PathsAt,
+    RouteSpecific,
+    SessionResult,
+    TransitionFigures,
+)
+from erdrill.drill.steady_state import ProblemKind, steady_state_problems
+from erdrill.reports import allure_results as ar
+from erdrill.reports import findings, freshness, history, integrity
+from erdrill.reports.describe import drill_description_html, figures_lines, run_summary_text
+from erdrill.targets.target import Health
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -73,7 +79,7 @@ def entries(path: Path) -> list[dict[str, Any]]:
 
 
 def record_and_assess(record: DrillRecord, path: Path) -> findings.Assessment:
-    """What reports.session does per scenario: assess against the history, then append."""
+    """What erdrill.pytest_reports does per scenario: assess against the history, then append."""
     assessment = findings.assess(record, entries(path))
     history.append(record, path, extra=assessment.history_fields())
     return assessment
@@ -308,9 +314,9 @@ import os
 
 from pytest_bdd import given, scenarios
 
-from core.record import DrillRecord, TransitionFigures
-from reports import allure_results as ar
-from reports.describe import drill_description_html
+from erdrill.core.record import DrillRecord, TransitionFigures
+from erdrill.reports import allure_results as ar
+from erdrill.reports.describe import drill_description_html
 
 scenarios("drill.feature")
 
@@ -460,7 +466,7 @@ def test_route_specific_figures_show_in_the_description() -> None:
 
 
 def test_the_summary_table_counts_the_sessions_kept() -> None:
-    from reports.summary import render_summary
+    from erdrill.reports.summary import render_summary
 
     rec = drill("s4")
     assert "sessions" not in render_summary([rec], width=160)

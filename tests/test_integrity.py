@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from core import journal
-from core.record import DrillRecord, TransitionFigures, save
+from erdrill import pytest_reports as session
 from erdrill.cli import main
-from probes.samples import Outcome, Protocol, Sample
-from reports import evidence, history, integrity, session
-from reports.timeline import plot_timeline
+from erdrill.core import journal
+from erdrill.core.record import DrillRecord, TransitionFigures, save
+from erdrill.probes.samples import Outcome, Protocol, Sample
+from erdrill.reports import evidence, history, integrity
+from erdrill.reports.timeline import plot_timeline
 
 T0 = 1_700_000_000.0
 
@@ -58,7 +59,7 @@ def _samples() -> list[Sample]:
 
 
 @dataclass
-class Lab:
+class DrillOnDisk:
     """A finished drill on disk: its folder, the history and the folder for bundles."""
 
     root: Path
@@ -83,13 +84,13 @@ def _drill(root: Path, run_id: str = "20250101T000000Z-r1") -> Path:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Lab:
+def finished(tmp_path: Path) -> DrillOnDisk:
     run_dir = _drill(tmp_path)
     hist = tmp_path / "reports" / "history" / "drills.jsonl"
     for i in range(1, 5):
         history.append(_record(f"r{i}"), hist)
     integrity.seal_drill(run_dir, history=hist)
-    return Lab(tmp_path, run_dir, hist, tmp_path / "reports" / "bundles")
+    return DrillOnDisk(tmp_path, run_dir, hist, tmp_path / "reports" / "bundles")
 
 
 @pytest.fixture
@@ -114,28 +115,30 @@ def _lines_with(lines: list[str], *words: str) -> list[str]:
 # --- sealing ----------------------------------------------------------------------------------
 
 
-def test_manifest_lists_every_file_with_hash_and_size(lab: Lab) -> None:
-    manifest = json.loads((lab.run_dir / "manifest.json").read_text())
-    assert manifest["run_id"] == lab.run_dir.name
+def test_manifest_lists_every_file_with_hash_and_size(finished: DrillOnDisk) -> None:
+    manifest = json.loads((finished.run_dir / "manifest.json").read_text())
+    assert manifest["run_id"] == finished.run_dir.name
     assert manifest["schema"] == integrity.MANIFEST_SCHEMA
     assert manifest["created_at"].endswith("Z")
     paths = [f["path"] for f in manifest["files"]]
     assert paths == sorted(paths) == ["drill.json", "samples.csv", "timeline.png"]
     csv_entry = manifest["files"][1]
-    assert csv_entry["size"] == (lab.run_dir / "samples.csv").stat().st_size
+    assert csv_entry["size"] == (finished.run_dir / "samples.csv").stat().st_size
     assert len(csv_entry["sha256"]) == 64
     assert manifest["key_fingerprint"] is None
-    assert not (lab.run_dir / "manifest.sig").exists()
+    assert not (finished.run_dir / "manifest.sig").exists()
 
 
-def test_bundle_is_reproducible_and_holds_the_sealed_folder(lab: Lab, tmp_path: Path) -> None:
-    first = lab.bundle.read_bytes()
-    again = integrity.bundle_drill(lab.run_dir, tmp_path / "again")
+def test_bundle_is_reproducible_and_holds_the_sealed_folder(
+    finished: DrillOnDisk, tmp_path: Path
+) -> None:
+    first = finished.bundle.read_bytes()
+    again = integrity.bundle_drill(finished.run_dir, tmp_path / "again")
     assert again.read_bytes() == first
-    with tarfile.open(lab.bundle) as tar:
+    with tarfile.open(finished.bundle) as tar:
         members = tar.getmembers()
     names = [m.name for m in members]
-    run = lab.run_dir.name
+    run = finished.run_dir.name
     assert names == sorted(names)
     assert set(names) == {
         f"{run}/{n}" for n in ("drill.json", "manifest.json", "samples.csv", "timeline.png")
@@ -143,14 +146,14 @@ def test_bundle_is_reproducible_and_holds_the_sealed_folder(lab: Lab, tmp_path: 
     assert len({m.mtime for m in members}) == 1 and {m.uid for m in members} == {0}
 
 
-def test_history_lines_form_a_hash_chain(lab: Lab) -> None:
-    lines = lab.history.read_bytes().splitlines(keepends=True)
+def test_history_lines_form_a_hash_chain(finished: DrillOnDisk) -> None:
+    lines = finished.history.read_bytes().splitlines(keepends=True)
     entries = [json.loads(line) for line in lines]
     assert entries[0]["prev"] == integrity.GENESIS
     for before, entry in zip(lines, entries[1:], strict=False):
         assert entry["prev"] == hashlib.sha256(before).hexdigest()
     assert all(e["hash"] == integrity.entry_hash(e) for e in entries)
-    back = history.read(lab.history)  # chain fields do not leak into the records
+    back = history.read(finished.history)  # chain fields do not leak into the records
     assert [r.run_id for r in back] == ["r1", "r2", "r3", "r4"]
     assert "hash" not in (back[0].model_extra or {})
 
@@ -158,61 +161,65 @@ def test_history_lines_form_a_hash_chain(lab: Lab) -> None:
 # --- verify: intact and altered ---------------------------------------------------------------
 
 
-def test_verify_passes_on_a_fresh_drill_history_and_bundle(lab: Lab, erdrill: Any) -> None:
-    code, out, err = erdrill("verify", lab.run_dir, lab.history, lab.bundle)
+def test_verify_passes_on_a_fresh_drill_history_and_bundle(
+    finished: DrillOnDisk, erdrill: Any
+) -> None:
+    code, out, err = erdrill("verify", finished.run_dir, finished.history, finished.bundle)
     assert code == 0, [*out, err]
     assert len(_lines_with(out, "ok:")) == 3
-    assert _lines_with(out, "ok:", str(lab.run_dir), "3 files match the manifest")
-    assert _lines_with(out, "ok:", str(lab.history), "4 chained lines intact")
+    assert _lines_with(out, "ok:", str(finished.run_dir), "3 files match the manifest")
+    assert _lines_with(out, "ok:", str(finished.history), "4 chained lines intact")
 
 
-def test_one_changed_byte_in_the_samples_is_named(lab: Lab, erdrill: Any) -> None:
-    csv_path = lab.run_dir / "samples.csv"
+def test_one_changed_byte_in_the_samples_is_named(finished: DrillOnDisk, erdrill: Any) -> None:
+    csv_path = finished.run_dir / "samples.csv"
     data = bytearray(csv_path.read_bytes())
     data[200] ^= 0x01
     csv_path.write_bytes(bytes(data))
-    code, out, err = erdrill("verify", lab.run_dir)
+    code, out, err = erdrill("verify", finished.run_dir)
     assert code == integrity.EXIT_ALTERED == 1
     assert out == [f"altered: {csv_path}: SHA-256 differs from the manifest ({len(data)} bytes)"]
-    assert "evidence altered" in err and str(lab.run_dir) in err and "Traceback" not in err
+    assert "evidence altered" in err and str(finished.run_dir) in err and "Traceback" not in err
 
 
-def test_added_and_missing_files_are_named(lab: Lab, erdrill: Any) -> None:
-    (lab.run_dir / "notes.txt").write_text("added later\n")
-    (lab.run_dir / "timeline.png").unlink()
-    code, out, _ = erdrill("verify", lab.run_dir)
+def test_added_and_missing_files_are_named(finished: DrillOnDisk, erdrill: Any) -> None:
+    (finished.run_dir / "notes.txt").write_text("added later\n")
+    (finished.run_dir / "timeline.png").unlink()
+    code, out, _ = erdrill("verify", finished.run_dir)
     assert code == 1
-    assert f"added: {lab.run_dir / 'notes.txt'}: not in the manifest" in out
-    assert f"missing: {lab.run_dir / 'timeline.png'}: listed in the manifest, not present" in out
+    assert f"added: {finished.run_dir / 'notes.txt'}: not in the manifest" in out
+    assert (
+        f"missing: {finished.run_dir / 'timeline.png'}: listed in the manifest, not present" in out
+    )
 
 
-def test_a_deleted_history_line_is_named(lab: Lab, erdrill: Any) -> None:
-    lines = lab.history.read_bytes().splitlines(keepends=True)
-    lab.history.write_bytes(b"".join(lines[:1] + lines[2:]))  # drop line 2 (run r2)
-    code, out, _ = erdrill("verify", lab.history)
+def test_a_deleted_history_line_is_named(finished: DrillOnDisk, erdrill: Any) -> None:
+    lines = finished.history.read_bytes().splitlines(keepends=True)
+    finished.history.write_bytes(b"".join(lines[:1] + lines[2:]))  # drop line 2 (run r2)
+    code, out, _ = erdrill("verify", finished.history)
     assert code == 1
     assert out == [
-        f"deleted: {lab.history}:2: (run r3) the line it was chained to is gone: a line was "
+        f"deleted: {finished.history}:2: (run r3) the line it was chained to is gone: a line was "
         "deleted between lines 1 and 2 (or line 1 was rewritten)"
     ]
 
 
-def test_two_swapped_history_lines_are_named_once(lab: Lab, erdrill: Any) -> None:
-    lines = lab.history.read_bytes().splitlines(keepends=True)
+def test_two_swapped_history_lines_are_named_once(finished: DrillOnDisk, erdrill: Any) -> None:
+    lines = finished.history.read_bytes().splitlines(keepends=True)
     lines[1], lines[2] = lines[2], lines[1]
-    lab.history.write_bytes(b"".join(lines))
-    code, out, _ = erdrill("verify", lab.history)
+    finished.history.write_bytes(b"".join(lines))
+    code, out, _ = erdrill("verify", finished.history)
     assert code == 1
     assert len(out) == 1, out
-    assert out[0].startswith(f"reordered: {lab.history}:2: (run r3) lines 2 and 3 are swapped")
+    assert out[0].startswith(f"reordered: {finished.history}:2: (run r3) lines 2 and 3 are swapped")
 
 
-def test_an_edited_history_line_is_named(lab: Lab, erdrill: Any) -> None:
-    text = lab.history.read_text()
-    lab.history.write_text(text.replace('"verdict":"passed"', '"verdict":"failed"', 1))
-    code, out, _ = erdrill("verify", lab.history)
+def test_an_edited_history_line_is_named(finished: DrillOnDisk, erdrill: Any) -> None:
+    text = finished.history.read_text()
+    finished.history.write_text(text.replace('"verdict":"passed"', '"verdict":"failed"', 1))
+    code, out, _ = erdrill("verify", finished.history)
     assert code == 1
-    assert out == [f"altered: {lab.history}:1: (run r1) its content does not match its hash"]
+    assert out == [f"altered: {finished.history}:1: (run r1) its content does not match its hash"]
 
 
 def test_a_legacy_history_still_loads_and_is_reported_as_such(tmp_path: Path, erdrill: Any) -> None:
@@ -295,13 +302,13 @@ def test_signed_evidence_verifies_with_its_key_and_fails_with_another(
 
 
 def test_an_unsigned_folder_fails_when_a_key_is_asked_for(
-    lab: Lab, tmp_path: Path, erdrill: Any
+    finished: DrillOnDisk, tmp_path: Path, erdrill: Any
 ) -> None:
     _, public, _ = integrity.generate_key(tmp_path / "drill.key")
-    code, out, _ = erdrill("verify", "--key", public, lab.run_dir)
+    code, out, _ = erdrill("verify", "--key", public, finished.run_dir)
     assert code == 1
     assert out == [
-        f"unsigned: {lab.run_dir / 'manifest.sig'}: missing, but --key asks for a signature"
+        f"unsigned: {finished.run_dir / 'manifest.sig'}: missing, but --key asks for a signature"
     ]
 
 
@@ -371,24 +378,24 @@ def _rewrite_bundle(bundle: Path, change: dict[str, bytes]) -> None:
     bundle.write_bytes(buf.getvalue())
 
 
-def test_a_tampered_bundle_is_named(lab: Lab, erdrill: Any) -> None:
-    _rewrite_bundle(lab.bundle, {"samples.csv": b"target,protocol\n"})
-    code, out, _ = erdrill("verify", lab.bundle)
+def test_a_tampered_bundle_is_named(finished: DrillOnDisk, erdrill: Any) -> None:
+    _rewrite_bundle(finished.bundle, {"samples.csv": b"target,protocol\n"})
+    code, out, _ = erdrill("verify", finished.bundle)
     assert code == 1
-    member = f"{lab.bundle}:{lab.run_dir.name}/samples.csv"
+    member = f"{finished.bundle}:{finished.run_dir.name}/samples.csv"
     assert out == [
-        f"altered: {member}: SHA-256 differs from the manifest ({_size(lab)} -> 16 bytes)"
+        f"altered: {member}: SHA-256 differs from the manifest ({_size(finished)} -> 16 bytes)"
     ]
 
 
-def _size(lab: Lab) -> int:
-    return (lab.run_dir / "samples.csv").stat().st_size
+def _size(finished: DrillOnDisk) -> int:
+    return (finished.run_dir / "samples.csv").stat().st_size
 
 
-def test_verify_a_whole_drills_folder(lab: Lab, erdrill: Any) -> None:
-    second = _drill(lab.root, "20250101T000000Z-r2")
+def test_verify_a_whole_drills_folder(finished: DrillOnDisk, erdrill: Any) -> None:
+    second = _drill(finished.root, "20250101T000000Z-r2")
     integrity.seal_drill(second)
-    code, out, _ = erdrill("verify", lab.run_dir.parent, lab.bundles)
+    code, out, _ = erdrill("verify", finished.run_dir.parent, finished.bundles)
     assert code == 0, out
     assert len(_lines_with(out, "ok:")) == 4  # two folders, two bundles
 
@@ -407,19 +414,19 @@ def test_a_missing_path_is_a_usage_error_in_one_line(tmp_path: Path, erdrill: An
     assert code == 2 and "no.pub" in err and err.count("\n") == 1
 
 
-def test_the_installed_command_verifies(lab: Lab, tmp_path: Path) -> None:
+def test_the_installed_command_verifies(finished: DrillOnDisk, tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("erdrill")
     if not exe.exists():
         pytest.skip(f"{exe} not installed (run scripts/setup.sh)")
     env = {**os.environ, "ERDRILL_STATE_DIR": str(tmp_path / "state")}
     ok = subprocess.run(
-        [exe, "verify", lab.run_dir, lab.history], capture_output=True, text=True, env=env
+        [exe, "verify", finished.run_dir, finished.history], capture_output=True, text=True, env=env
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    (lab.run_dir / "drill.json").write_text("{}\n")
-    bad = subprocess.run([exe, "verify", lab.run_dir], capture_output=True, text=True, env=env)
+    (finished.run_dir / "drill.json").write_text("{}\n")
+    bad = subprocess.run([exe, "verify", finished.run_dir], capture_output=True, text=True, env=env)
     assert bad.returncode == 1
-    assert f"altered: {lab.run_dir / 'drill.json'}" in bad.stdout
+    assert f"altered: {finished.run_dir / 'drill.json'}" in bad.stdout
     assert "Traceback" not in bad.stderr
 
 
@@ -427,7 +434,7 @@ def test_the_installed_command_verifies(lab: Lab, tmp_path: Path) -> None:
 
 
 class _FinishedDrill:
-    """The two things `reports.session` uses of a Drill once its evidence is written."""
+    """The two things `erdrill.pytest_reports` uses of a Drill once its evidence is written."""
 
     def __init__(self, drills: Path, record: DrillRecord) -> None:
         self.record = record

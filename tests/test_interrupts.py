@@ -26,9 +26,9 @@ from drillrun import (
     wait_paused,
 )
 
-from core.exitcodes import ExitCode
-from core.paths import ON_EXPRESSROUTE
-from core.record import DrillRecord
+from erdrill.core.exitcodes import ExitCode
+from erdrill.core.paths import ON_EXPRESSROUTE
+from erdrill.core.record import DrillRecord
 
 # "before the fault" is probing (probes run, nothing injected); "during failover" is just
 # after the fault was injected; "during report writing" is the report phase.

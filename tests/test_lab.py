@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 from labkit import make_topology
 
-from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
-from lab.build import build
-from lab.faults import FAULTS
-from lab.lab import Lab, _pids_in
-
-pytestmark = pytest.mark.lab
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
+from erdrill.lab.build import build
+from erdrill.lab.faults import FAULTS
+from erdrill.lab.lab import Lab, _pids_in
 
 ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
 
@@ -95,8 +93,8 @@ def test_up_is_idempotent(lab: Lab) -> None:
     assert sorted(_pids_in(lab.namespace("msee"))) == pids
 
 
-def test_down_leaves_nothing(tmp_path: Path) -> None:
-    own = Lab(make_topology(prefix="erd-down"), run_root=tmp_path)
+def test_down_leaves_nothing(tmp_path: Path, lab_prefix: str) -> None:
+    own = Lab(make_topology(prefix=lab_prefix), run_root=tmp_path)
     own.up()
     namespaces = own.topology.namespaces
     pids = [p for ns in namespaces for p in _pids_in(ns)]
@@ -112,12 +110,12 @@ def test_down_leaves_nothing(tmp_path: Path) -> None:
         )
 
 
-def test_down_after_crashed_up(tmp_path: Path) -> None:
+def test_down_after_crashed_up(tmp_path: Path, lab_prefix: str) -> None:
     """A `lab up` killed half-way leaves namespaces and daemons that `down` still removes."""
-    crashed = Lab(make_topology(prefix="erd-crash"), run_root=tmp_path)
+    crashed = Lab(make_topology(prefix=lab_prefix), run_root=tmp_path)
     crashed.run_dir.mkdir(parents=True)
     build(crashed)  # namespaces and links, no daemons yet: as if `up` died here
     subprocess.Popen(["ip", "netns", "exec", crashed.namespace("msee"), "sleep", "300"])
     assert crashed.existing_namespaces()
-    Lab(make_topology(prefix="erd-crash"), run_root=tmp_path).down()
+    Lab(make_topology(prefix=lab_prefix), run_root=tmp_path).down()
     assert not crashed.existing_namespaces()

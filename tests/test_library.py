@@ -10,10 +10,11 @@ from pathlib import Path
 
 from drillrun import REPO, session_prefix
 
-from core import record
+from erdrill.core import record
 
 
-def test_the_documented_plan_runs_from_a_script(tmp_path: Path) -> None:
+def test_the_documented_plan_runs_from_a_script(drill_workspace: Path) -> None:
+    tmp_path = drill_workspace
     text = (REPO / "docs" / "library.md").read_text()
     script = re.search(r"```python\n(.*?)```", text, re.S)
     assert script is not None, "docs/library.md has no python block"

@@ -15,20 +15,18 @@ import pytest
 from drillrun import session_prefix
 from test_azure_target import one_line
 
-from armface import LabFaceCredential, Server, serve
-from armface.lab_backend import LabBackend
-from core.config import DrillConfig, parse_drill_config
-from core.errors import ConfigError, TargetError
-from core.outcomes import outcome_of
-from core.paths import ON_EXPRESSROUTE
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.lab import Lab
-from lab.topology import load_topology
-from targets.azure import AzureTarget, arm_connection, undo_azure_entry
-from targets.azure.link_failover import CircuitLinkFailover, link_tests
-
-pytestmark = pytest.mark.lab
+from erdrill.armface import LabFaceCredential, Server, serve
+from erdrill.armface.lab_backend import LabBackend
+from erdrill.core.config import DrillConfig, parse_drill_config
+from erdrill.core.errors import ConfigError, TargetError
+from erdrill.core.outcomes import outcome_of
+from erdrill.core.paths import ON_EXPRESSROUTE
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import load_topology
+from erdrill.targets.azure import AzureTarget, arm_connection, undo_azure_entry
+from erdrill.targets.azure.link_failover import CircuitLinkFailover, link_tests
 
 ROOT = Path(__file__).parents[1]
 PREFIX = session_prefix("erd-lft")
@@ -253,8 +251,8 @@ def test_a_test_left_running_by_a_dead_drill_is_stopped_by_the_repair(
 
 
 def test_the_new_answers_match_the_published_swagger(lab: Lab, face: Server) -> None:
-    from armface.swagger import Swagger
-    from targets.azure.arm import raw_json
+    from erdrill.armface.swagger import Swagger
+    from erdrill.targets.azure.arm import raw_json
 
     c, n, swagger = client(face), face.backend.names, Swagger()
     rg, ops = n.resource_group, c.express_route_circuits

@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.config import DrillConfig, load_drill_config
-from core.errors import ConfigError
-from lab.topology import Topology, load_topology
+from erdrill.core.config import DrillConfig, load_drill_config
+from erdrill.core.errors import ConfigError
+from erdrill.lab.topology import Topology, load_topology
 
 WORK = Path(tempfile.mkdtemp(prefix="erdrill-loader-props-"))
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from drillrun import STEADY_STATE, Workspace, finish, output, records, session_prefix, wait_paused
 
-from core import journal
-from core.exitcodes import ExitCode
-from core.paths import ON_EXPRESSROUTE
+from erdrill.core import journal
+from erdrill.core.exitcodes import ExitCode
+from erdrill.core.paths import ON_EXPRESSROUTE
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.record import TransitionFigures
-from probes.measure import Convergence, measure_transition, summarize
-from probes.samples import Outcome, Protocol, Sample
+from erdrill.core.record import TransitionFigures
+from erdrill.probes.measure import Convergence, measure_transition, summarize
+from erdrill.probes.samples import Outcome, Protocol, Sample
 
 T0 = 1_700_000_000.0
 RATE = 100.0

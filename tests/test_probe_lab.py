@@ -9,17 +9,14 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from erdrill.core.paths import ON_VPN, PathKind
+from erdrill.drill.ground_truth import summarize_ground_truth
+from erdrill.lab.lab import Lab
+from erdrill.probes.measure import measure_transition, summarize
+from erdrill.probes.pathid import return_path_of
+from erdrill.probes.prober import Prober
+from erdrill.targets.lab import LabTarget
 
-from core.paths import ON_VPN, PathKind
-from drill.ground_truth import summarize_ground_truth
-from lab.lab import Lab
-from probes.measure import measure_transition, summarize
-from probes.pathid import return_path_of
-from probes.prober import Prober
-from targets.lab import LabTarget
-
-pytestmark = pytest.mark.lab
 ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
 RATE = 500  # per target and protocol: 1,000 probes/s in all
 

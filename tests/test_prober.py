@@ -16,21 +16,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.errors import ProbeRefused
-from core.paths import PathKind
 from erdrill.cli import main
-from probes.capture import Flow, FlowRecord, Matcher, build_samples
-from probes.netns import DEFAULT_LAB_NETWORKS, Testbed, check_targets_allowed
-from probes.pathid import (
+from erdrill.core.errors import ProbeRefused
+from erdrill.core.paths import PathKind
+from erdrill.probes.capture import Flow, FlowRecord, Matcher, build_samples
+from erdrill.probes.netns import DEFAULT_LAB_NETWORKS, Testbed, check_targets_allowed
+from erdrill.probes.pathid import (
     HopSignature,
     classify_forward_path,
     classify_return_path,
     return_path_of,
     traceroute,
 )
-from probes.prober import Prober, count_reordered
-from probes.samples import Outcome, Protocol, Sample
-from probes.target import ProbeTarget
+from erdrill.probes.prober import Prober, count_reordered
+from erdrill.probes.samples import Outcome, Protocol, Sample
+from erdrill.probes.target import ProbeTarget
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="builds network namespaces")
@@ -165,8 +165,8 @@ def test_forward_path_from_traceroute(testbed: Testbed) -> None:
 def test_unprivileged_fallback_warns_once_and_marks_samples_imprecise(testbed: Testbed) -> None:
     script = f"""
 import json, time, warnings
-from probes.prober import Prober
-from probes.target import ProbeTarget
+from erdrill.probes.prober import Prober
+from erdrill.probes.target import ProbeTarget
 targets = [ProbeTarget({testbed.SERVER!r}, tcp_port={testbed.open_port}),
            ProbeTarget({testbed.FAR!r}, tcp_port={testbed.closed_port})]
 with warnings.catch_warnings(record=True) as caught:

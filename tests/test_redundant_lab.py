@@ -14,17 +14,17 @@ import pytest
 import yaml
 from labkit import TEST_PREFIX, back_to_steady_state, make_topology, running_lab
 
-from core.errors import ConfigError
-from core.outcomes import outcome_of
-from core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.faults import FAULTS, fault_kind, fault_kinds
-from lab.lab import Lab
-from lab.plan import plan
-from lab.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
-from reports.describe import path_lines
-from targets.lab import LabTarget
+from erdrill.core.errors import ConfigError
+from erdrill.core.outcomes import outcome_of
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind, PathPair
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab.faults import FAULTS, fault_kind, fault_kinds
+from erdrill.lab.lab import Lab
+from erdrill.lab.plan import plan
+from erdrill.lab.topology import DEFAULT_TOPOLOGY, load_topology, parse_topology
+from erdrill.reports.describe import path_lines
+from erdrill.targets.lab import LabTarget
 
 REDUNDANT = DEFAULT_TOPOLOGY.parent / "redundant.yaml"
 TWO_LOCATIONS = DEFAULT_TOPOLOGY.parent / "two-locations.yaml"
@@ -101,7 +101,6 @@ def _everywhere(forward: str, back: str | None = None) -> dict[str, dict[str, st
     return {w: {"forward": forward, "return": back or forward} for w in WORKLOADS}
 
 
-@pytest.mark.lab
 def test_both_links_and_both_tunnels_are_up(redundant: Lab) -> None:
     sessions = redundant.bgp_sessions()
     assert set(sessions.values()) == {"established"}, sessions
@@ -120,7 +119,6 @@ def _wait(lab: Lab, expected: PathPair, detail: str) -> None:
     assert _all(lab) == _everywhere(detail)
 
 
-@pytest.mark.lab
 @pytest.mark.parametrize(
     ("kind", "detail"),
     [
@@ -147,7 +145,6 @@ def test_each_fault_ends_on_its_path(healthy: Lab, kind: str, detail: str) -> No
     assert _all(healthy) == _everywhere("expressroute/primary")
 
 
-@pytest.mark.lab
 def test_the_drill_record_names_the_link_of_every_flow_in_each_phase(
     healthy: Lab, tmp_path: Path
 ) -> None:
@@ -186,7 +183,7 @@ def test_every_workload_and_spoke_is_a_probe_target() -> None:
 
 
 def test_spokes_with_gateway_transit_are_advertised_over_both_paths() -> None:
-    from lab.sessions import azure_advertised
+    from erdrill.lab.sessions import azure_advertised
 
     er, vpn = azure_advertised(load_topology(REDUNDANT))
     assert er == vpn == ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"]

@@ -28,9 +28,9 @@ from drillrun import (
     wait_paused,
 )
 
-from core import journal
-from core.exitcodes import ExitCode
-from core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core import journal
+from erdrill.core.exitcodes import ExitCode
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
 
 
 @pytest.fixture(scope="module")

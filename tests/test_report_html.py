@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from reportkit import decode_embedded, rendered_text, result_id_of, run_inner_pytest
 
-from erdrill.cli_report import report
-from reports import allure_results as ar
-from reports import categories as cat
-from reports.build import BuiltReport, build_report
+from erdrill.cli.report import report
+from erdrill.reports import allure_results as ar
+from erdrill.reports import categories as cat
+from erdrill.reports.build import BuiltReport, build_report
 
 REPO = Path(__file__).resolve().parent.parent
 PSK = "Drill-PSK-0a1b2c3d4e5f-zz"
@@ -45,9 +45,9 @@ from pathlib import Path
 
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from probes.samples import Outcome, Protocol, Sample
-from reports import allure_results as ar
-from reports import categories as cat
+from erdrill.probes.samples import Outcome, Protocol, Sample
+from erdrill.reports import allure_results as ar
+from erdrill.reports import categories as cat
 
 scenarios("drill.feature")
 T0 = 1_700_000_000.0

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from core.paths import PathKind
-from core.record import DrillRecord, TransitionFigures
-from core.routes import RouteEntry, RouteTable
-from probes.samples import Outcome, Protocol, Sample
-from reports import allure_results as ar
-from reports import build, categories, evidence, history, summary
-from reports.redact import REDACTED, redact, redact_data, register_secret
-from reports.timeline import plot_timeline
+from erdrill.core.paths import PathKind
+from erdrill.core.record import DrillRecord, TransitionFigures
+from erdrill.core.routes import RouteEntry, RouteTable
+from erdrill.probes.samples import Outcome, Protocol, Sample
+from erdrill.reports import allure_results as ar
+from erdrill.reports import build, categories, evidence, history, summary
+from erdrill.reports.redact import REDACTED, redact, redact_data, register_secret
+from erdrill.reports.timeline import plot_timeline
 
 T0 = 1_700_000_000.0
 PSK = "Vpn-PSK-9f8e7d6c5b4a-s3cret"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.exitcodes import ExitCode
-from core.outcomes import run_exit_code
+from erdrill.core.exitcodes import ExitCode
+from erdrill.core.outcomes import run_exit_code
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "schedule"

@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 from drillrun import session_prefix
 
-from core.outcomes import Outcome, RestoreFailed, Verdict
-from core.paths import ON_EXPRESSROUTE, ON_VPN
-from core.record import SessionEnd, load
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab import firewall
-from lab.lab import Lab
-from lab.topology import DEFAULT_TOPOLOGY, load_topology
-from reports.findings import derive
-from targets.lab import LabTarget
-
-pytestmark = pytest.mark.lab
+from erdrill.core.outcomes import Outcome, RestoreFailed, Verdict
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.record import SessionEnd, load
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab import firewall
+from erdrill.lab.lab import Lab
+from erdrill.lab.topology import DEFAULT_TOPOLOGY, load_topology
+from erdrill.reports.findings import derive
+from erdrill.targets.lab import LabTarget
 
 
 def settings(restore_timeout_s: float = 60.0) -> DrillSettings:

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
-from core.config import parse_drill_config
-from core.errors import ConfigError
-from core.paths import PathKind
-from core.record import DrillRecord, SessionEnd, SessionResult
-from core.settings import DrillOptions
-from drill.sessions import phase_of
-from lab.firewall import Firewall, dropped, install, nft_script
-from probes.netns import Testbed
-from probes.sessions import SessionProbe, SessionTarget
+from erdrill.core.config import parse_drill_config
+from erdrill.core.errors import ConfigError
+from erdrill.core.paths import PathKind
+from erdrill.core.record import DrillRecord, SessionEnd, SessionResult
+from erdrill.core.settings import DrillOptions
+from erdrill.drill.sessions import phase_of
+from erdrill.lab.firewall import Firewall, dropped, install, nft_script
+from erdrill.probes.netns import Testbed
+from erdrill.probes.sessions import SessionProbe, SessionTarget
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="builds network namespaces")
 ECHO_PORT = 8450

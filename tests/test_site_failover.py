@@ -10,10 +10,10 @@ import pytest
 from test_armface import face_session
 from test_azure_target import CONFIG, one_line
 
-from armface import InMemoryBackend, Server, serve
-from core.config import parse_drill_config
-from core.errors import ConfigError, TargetError
-from targets.azure import AzureTarget, SiteFailoverSimulation, arm_connection
+from erdrill.armface import InMemoryBackend, Server, serve
+from erdrill.core.config import parse_drill_config
+from erdrill.core.errors import ConfigError, TargetError
+from erdrill.targets.azure import AzureTarget, SiteFailoverSimulation, arm_connection
 
 METHOD = "site-failover-simulation"
 TWO_LOCATIONS = CONFIG.format(method=METHOD, timeout=20)

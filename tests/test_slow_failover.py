@@ -11,14 +11,14 @@ import pytest
 from drillrun import session_prefix
 from labkit import extended_topology, running_lab
 
-from core.outcomes import NoFailover, outcome_of
-from core.paths import ON_EXPRESSROUTE, ON_VPN
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.lab import Lab
-from targets.lab import LabTarget
+from erdrill.core.outcomes import NoFailover, outcome_of
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.lab.lab import Lab
+from erdrill.targets.lab import LabTarget
 
-pytestmark = [pytest.mark.lab, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

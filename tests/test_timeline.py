@@ -11,8 +11,8 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from probes.samples import Outcome, Protocol, Sample
-from reports.timeline import (
+from erdrill.probes.samples import Outcome, Protocol, Sample
+from erdrill.reports.timeline import (
     ZOOM_MAX_S,
     plot_timeline,
     readable_title,
@@ -173,7 +173,7 @@ Feature: Failover
 def test_the_title_names_the_gherkin_scenario_not_the_pytest_id(
     pytester: pytest.Pytester,
 ) -> None:
-    """reports.session reads the rendered scenario name of a pytest-bdd item for the title."""
+    """erdrill.pytest_reports reads the rendered scenario name of a pytest-bdd item for the title."""
     pytester.makefile(".feature", failover=FEATURE)
     pytester.makepyfile(
         test_failover="""
@@ -187,7 +187,7 @@ def test_the_title_names_the_gherkin_scenario_not_the_pytest_id(
     )
     pytester.makeconftest(
         """
-        from reports.session import _scenario_name
+        from erdrill.pytest_reports import _scenario_name
 
         def pytest_collection_modifyitems(items):
             with open("names.txt", "w") as f:

@@ -11,11 +11,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import ConfigError, EnvironmentProblem
-from lab import preflight as lab_preflight
-from lab import topology
-from lab.preflight import preflight
-from lab.topology import load_topology, parse_topology
+from erdrill.core.errors import ConfigError, EnvironmentProblem
+from erdrill.lab import preflight as lab_preflight
+from erdrill.lab import topology
+from erdrill.lab.preflight import preflight
+from erdrill.lab.topology import load_topology, parse_topology
 
 ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
 DEFAULT = yaml.safe_load(topology.DEFAULT_TOPOLOGY.read_text())
@@ -109,7 +109,7 @@ def test_missing_daemon_binary(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_not_root_is_refused_before_anything_is_created(tmp_path: Path) -> None:
-    code = "from lab.preflight import preflight; preflight()"
+    code = "from erdrill.lab.preflight import preflight; preflight()"
     out = subprocess.run(
         [
             "setpriv",

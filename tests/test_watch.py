@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.paths import ON_EXPRESSROUTE, PathPair
-from drill.watch import UNKNOWN_PATHS, PathWatcher
+from erdrill.core.paths import ON_EXPRESSROUTE, PathPair
+from erdrill.drill.watch import UNKNOWN_PATHS, PathWatcher
 
 
 class Flaky:

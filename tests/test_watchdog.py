@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from core import journal
-from core.faults import Fault
-from core.outcomes import Outcome, Verdict
-from core.paths import ON_EXPRESSROUTE, ON_VPN
-from core.settings import DrillSettings
-from drill.engine import Drill
-from lab.lab import Lab
-from targets.lab import LabTarget
+from erdrill.core import journal
+from erdrill.core.faults import Fault
+from erdrill.core.outcomes import Outcome, Verdict
+from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.settings import DrillSettings
+from erdrill.drill.engine import Drill
+from erdrill.drill.watchdog import second_path
+from erdrill.lab.lab import Lab
+from erdrill.targets.lab import LabTarget
 
 
 @dataclass
@@ -82,3 +83,21 @@ def test_a_frozen_undo_is_taken_over_by_a_fresh_process(
     assert healthy_lab.active_faults() == [] and healthy_lab.paths() == ON_EXPRESSROUTE
     saved = (tmp_path / rec.run_id / "drill.json").read_text()
     assert '"watchdog"' in saved and "fresh process reading the fault journal" in saved
+
+
+def test_the_second_path_cannot_be_replaced_from_the_callers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rescue process imports erdrill's own rescue, whatever the caller's directory or
+    PYTHONPATH holds: a user's `targets/` or `erdrill/` folder is never run in its place."""
+    marker = tmp_path / "impostor-ran"
+    impostor = f"open({str(marker)!r}, 'w').write('ran')\n"
+    for pkg in ("targets", "erdrill", "erdrill/targets"):
+        (tmp_path / pkg).mkdir(exist_ok=True)
+        (tmp_path / pkg / "__init__.py").write_text("")
+        (tmp_path / pkg / "rescue.py").write_text(impostor)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    rescue = second_path("lab-nothing-here", tmp_path / "state", False, 60)
+    assert not marker.exists()
+    assert rescue.error is None and rescue.undone == []

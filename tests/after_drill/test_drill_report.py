@@ -8,7 +8,10 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from reportkit import decode_embedded, description_text, rendered_text, result_id_of
+
+pytestmark = pytest.mark.drill  # reads the report of the drill run just before (scripts/test.sh)
 
 REPO = Path(__file__).resolve().parents[2]
 REPORT = REPO / "reports" / "erdrill-report.html"

@@ -1,0 +1,80 @@
+"""The drill's long-lived sessions: opened in the steady state, read after the restore.
+
+`settings.sessions_per_target(target)` sessions go to each probe target (the lab: 2 per
+workload, to its echoing TCP service; Azure: none unless `[probe] sessions` is set, to
+`session_port`). Each result says in which phase its trouble began: the steady state
+(it never opened, or broke before the fault), the failover (fault to restore) or the
+failback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from erdrill.core.record import DrillRecord, SessionEnd, SessionResult
+from erdrill.core.settings import DrillSettings
+from erdrill.probes.sessions import SessionProbe, SessionTarget
+from erdrill.targets.target import Target
+
+__all__ = ["SessionChecks", "phase_of"]
+
+
+def phase_of(result: SessionResult, fault_at: float | None, restore_at: float | None) -> str | None:
+    """Where a session's trouble began: steady-state, failover or failback (None: survived)."""
+    if result.end is SessionEnd.SURVIVED:
+        return None
+    if result.end is SessionEnd.NOT_OPENED:
+        return "steady-state"
+    began = result.broken_at
+    if result.stall_from is not None:  # the last echo before it stopped
+        began = result.stall_from + result.interval_ms / 1000.0
+    if began is None or fault_at is None or began < fault_at:
+        return "steady-state"
+    if restore_at is None or began < restore_at:
+        return "failover"
+    return "failback"
+
+
+class SessionChecks:
+    """Open and read the drill's sessions; mixed into `Drill`, which holds the state."""
+
+    target: Target
+    settings: DrillSettings
+    record: DrillRecord
+    session_probe: SessionProbe | None
+    fault_requested_at: float | None
+    restore_requested_at: float | None
+
+    def save(self) -> Any: ...
+
+    def open_sessions(self) -> None:
+        """Open the sessions (before the fault); none if the settings say so."""
+        per_target = self.settings.sessions_per_target(self.target.name)
+        if per_target < 1:
+            return
+        port = self.settings.session_port
+        targets = [
+            SessionTarget(t.address, port or t.tcp_port, t.name or t.address)
+            for t in self.target.probe_targets()
+        ]
+        self.session_probe = SessionProbe(
+            targets,
+            per_target,
+            namespace=self.target.probe_namespace(),
+            interval_ms=self.settings.session_interval_ms,
+            timeout_s=self.settings.session_timeout_for(self.target.name),
+            allowed_networks=self.target.allowed_networks(),
+        ).start()
+
+    def close_sessions(self) -> None:
+        """Close the sessions and keep each one's result in the record."""
+        probe, self.session_probe = self.session_probe, None
+        if probe is None:
+            return
+        with contextlib.suppress(Exception):
+            fault, restore = self.fault_requested_at, self.restore_requested_at
+            self.record.sessions = [
+                r.model_copy(update={"phase": phase_of(r, fault, restore)}) for r in probe.stop()
+            ]
+            self.save()

@@ -1,0 +1,1 @@
+"""The drill as Gherkin: run with `pytest --pyargs erdrill.features` or `erdrill drill`."""

@@ -1,0 +1,430 @@
+"""Findings with actions: what a drill found, how bad it is and what an engineer should do.
+
+`CATALOGUE` holds every finding erdrill knows, each with a stable id (``ERD-ASYM-001``),
+a severity (critical, major, minor), a title and the recommended action. `derive` reads a
+`DrillRecord`: its ``findings`` texts (the steady-state checks of `drill.steady_state`, the
+engine's ``did not fail over:``, ``abort guard:``, ``watchdog:`` lines), its failure
+category (``limit-exceeded``, ``not-restored``) and its failover outage against the BGP
+hold timer of its timer profile (an outage of about the hold time means BFD did not
+detect the failure) and its long-lived sessions (``sessions``: one broken across the
+failover or failback, or one that never opened or broke in the steady state). `assess` compares with the previous drill of the same target and
+fault in the drill history: each finding is ``new`` or ``recurring``, and findings of
+the previous drill that are gone are ``fixed``. `Assessment.history_fields` is what the
+history line keeps (``finding_ids``, ``finding_changes``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from erdrill.core.outcomes import NO_FAILOVER_PREFIX, Category
+from erdrill.core.record import DrillRecord
+from erdrill.lab.topology import PROFILES
+
+__all__ = [
+    "CATALOGUE",
+    "HOLD_TIMER_SHARE",
+    "Assessment",
+    "Detected",
+    "FindingSpec",
+    "Severity",
+    "assess",
+    "classify",
+    "derive",
+    "finding_ids_of",
+    "hold_timer_ms",
+    "previous_drill",
+    "session_findings",
+    "target_key",
+    "target_label",
+]
+
+HOLD_TIMER_SHARE = 5 / 6
+"""A failover outage of at least this share of the BGP hold time (2.5 s of the fast
+profile's 3 s, 150 s of Azure's 180 s) was detected by the hold timer, not by BFD."""
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+_RANK = {Severity.CRITICAL: 0, Severity.MAJOR: 1, Severity.MINOR: 2}
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """One kind of finding: stable id, slug, severity, title and the recommended action."""
+
+    id: str
+    slug: str
+    severity: Severity
+    title: str
+    action: str
+
+
+def _spec(id_: str, slug: str, severity: Severity, title: str, action: str) -> FindingSpec:
+    return FindingSpec(id_, slug, severity, title, action)
+
+
+_C, _M, _m = Severity.CRITICAL, Severity.MAJOR, Severity.MINOR
+CATALOGUE: dict[str, FindingSpec] = {
+    s.id: s
+    for s in (
+        _spec(
+            "ERD-BGP-001",
+            "session-down",
+            _C,
+            "A BGP session is not established",
+            "Check the session on both ends (peer addresses, ASNs, MD5 key, the peering's "
+            "state in Azure) and bring it up before drilling: a drill without it tests "
+            "nothing.",
+        ),
+        _spec(
+            "ERD-VPN-001",
+            "tunnel-down",
+            _C,
+            "The IPsec tunnel is down: there is no backup path",
+            "Check the VPN device and the Azure VPN connection (IKE/IPsec proposals, "
+            "pre-shared key, public IPs, connection status) and bring the tunnel up.",
+        ),
+        _spec(
+            "ERD-ASYM-001",
+            "asymmetric-routing",
+            _M,
+            "Asymmetric routing in the steady state",
+            "Make both directions prefer ExpressRoute: on-premises, give routes learned "
+            "from the MSEE a higher local preference than those over the VPN (or prepend "
+            "the AS path of what you advertise over the VPN). Stateful firewalls drop "
+            "asymmetric flows.",
+        ),
+        _spec(
+            "ERD-PATH-001",
+            "not-on-expressroute",
+            _C,
+            "Traffic does not use ExpressRoute in the steady state",
+            "Find out why ExpressRoute is not preferred: check the circuit, the private "
+            "peering and the gateway connection (its routing weight), and the routes the "
+            "MSEE advertises on-premises.",
+        ),
+        _spec(
+            "ERD-PREFIX-001",
+            "vpn-more-specific",
+            _M,
+            "The VPN carries more-specific prefixes and wins permanently",
+            "Advertise the same prefixes over ExpressRoute and the VPN, or stop "
+            "advertising the more-specific ones over the VPN: the longest prefix wins "
+            "over any path preference.",
+        ),
+        _spec(
+            "ERD-PREFIX-002",
+            "no-vpn-backup",
+            _M,
+            "Prefixes known only over ExpressRoute have no VPN backup",
+            "Advertise these prefixes over the VPN as well (BGP over the tunnel, or the "
+            "local network gateway's address space) so they survive an ExpressRoute "
+            "outage.",
+        ),
+        _spec(
+            "ERD-FAILOVER-001",
+            "no-failover",
+            _C,
+            "Traffic did not fail over to the VPN (or did not come back)",
+            "Check that the VPN carries the same prefixes, that routes over ExpressRoute "
+            "are withdrawn when it fails (BFD, BGP hold timer) and that the VPN routes "
+            "are installed on both sides; then drill again.",
+        ),
+        _spec(
+            "ERD-ABORT-001",
+            "abort-guard",
+            _m,
+            "The abort guard restored ExpressRoute early",
+            "The network did not fail over within the abort limit: fix the failover "
+            "(ERD-FAILOVER-001) first; raise the abort limit only if a longer outage is "
+            "acceptable to the business.",
+        ),
+        _spec(
+            "ERD-LIMIT-001",
+            "outage-over-limit",
+            _M,
+            "A failover or failback figure is over its limit",
+            "Shorten detection and convergence: enable BFD on the ExpressRoute peering "
+            "and the CE, tune the BGP timers, and make sure the VPN routes are installed "
+            "before the failure (no tunnel set-up during failover). Or agree a higher "
+            "limit with the service owner.",
+        ),
+        _spec(
+            "ERD-BFD-001",
+            "hold-timer-detection",
+            _M,
+            "Failover took about the BGP hold time: BFD did not detect the failure",
+            "Enable BFD on the CE's BGP sessions to the MSEE (Microsoft enables it on the "
+            "MSEE side) and check that BFD sessions are up; until then failover waits for "
+            "the hold timer (180 s by default on ExpressRoute).",
+        ),
+        _spec(
+            "ERD-SESSION-001",
+            "session-broken",
+            _M,
+            "An established session broke across the failover",
+            "Users lose their connections when the path changes: make routing symmetric on "
+            "both paths (the same preference on-premises and in Azure), and keep firewall "
+            "state across the paths (one firewall or a synchronised cluster in front of both "
+            "the CE and the VPN device, or the ExpressRoute and VPN interfaces in one zone); "
+            "else accept that sessions reconnect after every failover and failback.",
+        ),
+        _spec(
+            "ERD-SESSION-002",
+            "session-not-opened",
+            _M,
+            "A long-lived session could not be opened or broke in the steady state",
+            "Connections fail before any fault: look for asymmetric routing through a "
+            "stateful firewall (ERD-ASYM-001), a firewall rule or a workload that does not "
+            "answer on the session port; for Azure, check the echo service on session_port.",
+        ),
+        _spec(
+            "ERD-RESTORE-001",
+            "not-restored",
+            _C,
+            "ExpressRoute did not carry traffic after the drill",
+            "Act now: restore the circuit or peering, check the BGP sessions to the MSEE "
+            "and confirm traffic is back on ExpressRoute; the VPN carries it meanwhile, "
+            "with far less bandwidth.",
+        ),
+        _spec(
+            "ERD-WATCHDOG-001",
+            "watchdog",
+            _C,
+            "The undo of the fault hung; the watchdog undid it from a fresh process",
+            "Check that the target carries no fault (`erdrill lab status`, the circuit's "
+            "peering state in Azure) and why the undo hung (API timeouts, daemon logs).",
+        ),
+        _spec(
+            "ERD-LOCK-001",
+            "stale-lock",
+            _m,
+            "A previous drill was killed and left its lock",
+            "Read the killed drill's record and the fault journal; make sure the scheduler "
+            "does not kill drills before they finish.",
+        ),
+        _spec(
+            "ERD-OTHER-001",
+            "other",
+            _m,
+            "Another finding of the drill",
+            "Read the finding's text in the drill record and act on it.",
+        ),
+    )
+}
+_BY_SLUG = {s.slug: s for s in CATALOGUE.values()}
+
+# (slug, test on the finding text), first match wins; the texts are those written by
+# drill.steady_state.steady_state_problems, drill.engine and drill.watchdog.
+_TEXT_RULES: tuple[tuple[str, Any], ...] = (
+    ("session-down", lambda t: t.startswith("BGP session")),
+    ("tunnel-down", lambda t: "IPsec tunnel is down" in t),
+    ("asymmetric-routing", lambda t: t.startswith("asymmetric routing")),
+    ("not-on-expressroute", lambda t: t.startswith("both directions use")),
+    ("vpn-more-specific", lambda t: "the VPN carries prefixes ExpressRoute does not" in t),
+    ("no-vpn-backup", lambda t: "have no VPN backup" in t),
+    ("no-failover", lambda t: t.startswith(NO_FAILOVER_PREFIX)),
+    ("abort-guard", lambda t: t.startswith("abort guard:")),
+    ("watchdog", lambda t: t.startswith("watchdog:")),
+    ("stale-lock", lambda t: t.startswith("took over a stale drill lock")),
+    ("not-restored", lambda t: t.startswith("undo of ")),
+)
+
+
+def classify(text: str) -> FindingSpec:
+    """The catalogue entry for one of a record's finding texts (`ERD-OTHER-001` if none)."""
+    for slug, test in _TEXT_RULES:
+        if test(text):
+            return _BY_SLUG[slug]
+    return _BY_SLUG["other"]
+
+
+@dataclass
+class Detected:
+    """A finding of one drill: its catalogue entry, the evidence texts and its status."""
+
+    spec: FindingSpec
+    details: list[str] = field(default_factory=list)
+    status: str = "new"  # new | recurring | fixed
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "id": s.id,
+            "slug": s.slug,
+            "severity": s.severity.value,
+            "title": s.title,
+            "action": s.action,
+            "status": self.status,
+            "details": list(self.details),
+        }
+
+
+def hold_timer_ms(record: DrillRecord) -> float:
+    """The BGP hold time of the record's timer profile (label "timer profile"; else Azure's)."""
+    profile = record.labels.get("timer profile") or "azure"
+    return float(PROFILES.get(profile, PROFILES["azure"])["hold_s"]) * 1000.0
+
+
+def derive(record: DrillRecord) -> list[Detected]:
+    """Every finding of `record`, most severe first, one entry per catalogue id."""
+    found: dict[str, Detected] = {}
+
+    def add(spec: FindingSpec, detail: str) -> None:
+        entry = found.setdefault(spec.id, Detected(spec))
+        if detail and detail not in entry.details:
+            entry.details.append(detail)
+
+    for text in record.findings:
+        add(classify(text), text)
+    category = record.failure_category
+    if category == Category.LIMIT_EXCEEDED:
+        add(_BY_SLUG["outage-over-limit"], record.message or "a figure broke its limit")
+    elif category == Category.NOT_RESTORED:
+        add(_BY_SLUG["not-restored"], record.message or "ExpressRoute not restored")
+    elif category == Category.NO_FAILOVER and not any(
+        d.spec.slug == "no-failover" for d in found.values()
+    ):
+        add(_BY_SLUG["no-failover"], record.message or "traffic did not fail over")
+    for text, steady in session_findings(record):
+        add(_BY_SLUG["session-not-opened" if steady else "session-broken"], text)
+    outage = record.failover.outage_ms if record.failover else None
+    hold = hold_timer_ms(record)
+    if outage is not None and outage >= hold * HOLD_TIMER_SHARE:
+        profile = record.labels.get("timer profile") or "azure (assumed)"
+        add(
+            _BY_SLUG["hold-timer-detection"],
+            f"failover outage {outage:.0f} ms against a BGP hold time of {hold:.0f} ms "
+            f"(timer profile {profile})",
+        )
+    return sorted(found.values(), key=lambda d: (_RANK[d.spec.severity], d.spec.id))
+
+
+def session_findings(record: DrillRecord) -> list[tuple[str, bool]]:
+    """Each session that did not survive, in words, and whether it was in the steady state."""
+    out = []
+    for r in record.sessions:
+        if r.survived:
+            continue
+        stall = f", stalled {r.stall_ms:.0f} ms" if r.stall_ms is not None else ""
+        phase = r.phase or "steady-state"
+        out.append(
+            (
+                f"session {r.name} to {r.address}:{r.port} {r.end} in the {phase}: "
+                f"{r.reason}{stall} ({r.messages_echoed}/{r.messages_sent} messages echoed)",
+                phase == "steady-state",
+            )
+        )
+    return out
+
+
+def target_key(record: DrillRecord) -> tuple[str, str, str, str]:
+    """What identifies a target across drills: target, topology, lab prefix, circuit."""
+    labels = record.labels
+    return (
+        str(record.target),
+        labels.get("topology", ""),
+        labels.get("lab prefix", ""),
+        labels.get("circuit") or labels.get("expressroute_circuit", ""),
+    )
+
+
+def target_label(key: tuple[str, str, str, str]) -> str:
+    """A target key in words: ``lab (topology reference, lab prefix erd-lab)``."""
+    target, topology, prefix, circuit = key
+    parts = [
+        f"{name} {value}"
+        for name, value in (("topology", topology), ("lab prefix", prefix), ("circuit", circuit))
+        if value
+    ]
+    return f"{target} ({', '.join(parts)})" if parts else target
+
+
+def finding_ids_of(entry: Mapping[str, Any]) -> list[str]:
+    """The finding ids a history entry keeps; derived from its record for older lines."""
+    ids = entry.get("finding_ids")
+    if isinstance(ids, list):
+        return [str(i) for i in ids]
+    record = DrillRecord.model_validate(entry)
+    return [d.spec.id for d in derive(record)]
+
+
+def previous_drill(
+    record: DrillRecord, entries: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The latest history entry of the same target and fault as `record` (not itself)."""
+    key, fault = target_key(record), record.fault
+    found: Mapping[str, Any] | None = None
+    for entry in entries:
+        if entry.get("run_id") == record.run_id:
+            continue
+        try:
+            other = DrillRecord.model_validate(entry)
+        except ValueError:
+            continue
+        if target_key(other) == key and other.fault == fault:
+            found = entry
+    return found
+
+
+@dataclass
+class Assessment:
+    """A drill's findings against the previous drill of the same target and fault."""
+
+    findings: list[Detected]
+    fixed: list[Detected]
+    previous_run_id: str | None
+
+    @property
+    def ids(self) -> list[str]:
+        return [d.spec.id for d in self.findings]
+
+    def history_fields(self) -> dict[str, Any]:
+        """The fields the drill's history line keeps (added before the line is chained)."""
+        return {
+            "finding_ids": self.ids,
+            "finding_changes": {
+                "previous_run_id": self.previous_run_id,
+                "new": [d.spec.id for d in self.findings if d.status == "new"],
+                "recurring": [d.spec.id for d in self.findings if d.status == "recurring"],
+                "fixed": [d.spec.id for d in self.fixed],
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The "findings" attachment and findings.json beside drill.json."""
+        return {
+            "schema": "erdrill.findings/1",
+            "previous_run_id": self.previous_run_id,
+            "findings": [d.to_dict() for d in self.findings],
+            "fixed": [d.to_dict() for d in self.fixed],
+        }
+
+
+def assess(record: DrillRecord, entries: Sequence[Mapping[str, Any]]) -> Assessment:
+    """`record`'s findings, each `new` or `recurring`; the previous drill's gone ones `fixed`.
+
+    `entries` are the drill history's lines (chain fields may stay), oldest first.
+    """
+    findings = derive(record)
+    previous = previous_drill(record, entries)
+    if previous is None:
+        return Assessment(findings, [], None)
+    before = finding_ids_of(previous)
+    for d in findings:
+        d.status = "recurring" if d.spec.id in before else "new"
+    now = {d.spec.id for d in findings}
+    fixed = [
+        Detected(CATALOGUE.get(i, _BY_SLUG["other"]), status="fixed")
+        for i in dict.fromkeys(before)
+        if i not in now
+    ]
+    return Assessment(findings, fixed, str(previous.get("run_id", "")) or None)
