@@ -2,7 +2,7 @@ Feature: A redundant circuit, an active-active VPN gateway, two peering location
   Every ExpressRoute circuit has a primary and a secondary link, each to its own Microsoft
   edge; losing one (for maintenance or a fault) must not move anything to the VPN. Only
   losing the whole circuit does, and an active-active VPN gateway then keeps traffic up
-  when one of its instances goes too. The redundant lab (lab/topologies/redundant.yaml)
+  when one of its instances goes too. The redundant lab (erdrill/lab/topologies/redundant.yaml)
   has both links on two CE routers, two VPN tunnels, a hub with two workload subnets and
   two spokes using the hub's gateways; every workload and spoke is probed.
 

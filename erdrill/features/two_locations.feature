@@ -1,7 +1,7 @@
 Feature: Two circuits in two peering locations
   Microsoft's site-resiliency design: a circuit in each of two peering locations, plus a
   VPN. Losing one peering location must keep traffic on ExpressRoute over the other
-  circuit (lab/topologies/two-locations.yaml).
+  circuit (erdrill/lab/topologies/two-locations.yaml).
 
   @lab @disruptive @two_locations
   Scenario: peering-location-down keeps traffic on ExpressRoute over the other location

@@ -69,7 +69,7 @@ class LabTarget:
 
     @classmethod
     def shipped(cls, name: str, prefix: str, expect_expressroute: bool = True) -> LabTarget:
-        """A lab built from one of the shipped topologies (lab/topologies/<name>.yaml)."""
+        """A lab built from one of the shipped topologies (erdrill/lab/topologies/<name>.yaml)."""
         topology = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
         return cls(Lab(topology.model_copy(update={"prefix": prefix})), expect_expressroute)
 
