@@ -13,7 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from erdrill.core.outcomes import NO_FAILOVER_PREFIX, NoFailover
+from erdrill.core.outcomes import (
+    LIMIT_EXCEEDED_PREFIX,
+    NO_FAILOVER_PREFIX,
+    LimitExceeded,
+    NoFailover,
+)
 from erdrill.core.paths import PathPair
 from erdrill.core.record import DrillRecord
 from erdrill.core.settings import DrillSettings
@@ -23,7 +28,7 @@ from erdrill.drill.timeline import Timeline
 from erdrill.drill.watch import PathWatcher
 from erdrill.probes.prober import Prober
 
-__all__ = ["Transitions", "effective_instant", "reached_at"]
+__all__ = ["Transitions", "effective_instant", "late_arrival", "reached_at"]
 
 
 def effective_instant(
@@ -45,6 +50,20 @@ def effective_instant(
             s.sent for s in prober.samples_since(requested) if not s.answered and s.sent <= returned
         ]
     return min(seen)
+
+
+def late_arrival(
+    transition: str, expected: PathPair, took_s: float, within_s: float
+) -> LimitExceeded | None:
+    """Traffic reached its path, but after the window: a figure over its limit, not "no failover"
+    (that is for traffic that never got there by the abort limit)."""
+    if took_s <= within_s:
+        return None
+    return LimitExceeded(
+        f"{LIMIT_EXCEEDED_PREFIX} {transition} took {took_s:.1f} s > window {within_s:g} s "
+        f"({took_s - within_s:.1f} s over): traffic reached {expected} only {took_s:.1f} s "
+        f"after the {transition} took effect"
+    )
 
 
 def reached_at(watcher: PathWatcher, expected: PathPair, event: float) -> float | None:
@@ -121,8 +140,8 @@ class Transitions:
 
         Past the window the scenario fails, but the failover keeps its fault and is waited
         for until the abort limit (from the request; `restore_at_window` stops at the
-        window), so the record holds the real figure and by how much the window was missed.
-        Traffic not there by then: `abort` (the failover's abort guard) and NoFailover.
+        window), so the record holds the real figure and by how much the window was missed
+        (LimitExceeded). Traffic not there by then: `abort` (the abort guard) and NoFailover.
         """
         assert self.probing.watcher is not None
         failover = transition == "failover"
@@ -149,14 +168,10 @@ class Transitions:
             t.switched_at = seen
         else:
             t.back_at = seen
-        if took > within_s:
-            msg = (
-                f"{NO_FAILOVER_PREFIX} {transition}: traffic reached {expected} only {took:.1f} s "
-                f"after the {transition} took effect, {took - within_s:.1f} s over the "
-                f"{within_s:g} s window"
-            )
-            self.record.findings.append(msg)
-            raise NoFailover(msg)
+        late = late_arrival(transition, expected, took, within_s)
+        if late is not None:
+            self.record.findings.append(str(late))
+            raise late
         return took
 
     def _wait_until_on(
