@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from erdrill.core.faults import Fault, FaultLedger, FaultsNotUndone, applied
 from erdrill.core.outcomes import RestoreFailed
@@ -20,26 +21,19 @@ from erdrill.targets.target import Target
 __all__ = ["Injection"]
 
 
+@dataclass
 class Injection:
     """One drill's fault: in place between `apply` and `undo`; what the watchdog did."""
 
-    def __init__(
-        self,
-        target: Target,
-        settings: DrillSettings,
-        record: DrillRecord,
-        ledger: FaultLedger,
-        sleep: Sleep = time.sleep,
-    ) -> None:
-        self.target = target
-        self.settings = settings
-        self.record = record
-        self.ledger = ledger
-        self.sleep = sleep
-        self.fault: Fault | None = None
-        self.rescue: Rescue | None = None  # what the watchdog's second path did, if it ran
-        self.held: list[int] = []  # signals that came while an undo ran
-        self._applied: contextlib.ExitStack | None = None
+    target: Target
+    settings: DrillSettings
+    record: DrillRecord
+    ledger: FaultLedger
+    sleep: Sleep = time.sleep
+    fault: Fault | None = field(default=None, init=False)
+    rescue: Rescue | None = field(default=None, init=False)  # the watchdog's second path
+    held: list[int] = field(default_factory=list, init=False)  # signals during an undo
+    _applied: contextlib.ExitStack | None = field(default=None, init=False)
 
     @property
     def active(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,27 +47,18 @@ def limit_failure(
     return None
 
 
+@dataclass
 class Measurement:
     """Measures the drill's transitions from the probes' samples and the timeline's instants."""
 
-    def __init__(
-        self,
-        target: Target,
-        settings: DrillSettings,
-        record: DrillRecord,
-        timeline: Timeline,
-        probing: Probing,
-        pacer: Pacer,
-        save: Callable[[], object],
-    ) -> None:
-        self.target = target
-        self.settings = settings
-        self.record = record
-        self.timeline = timeline
-        self.probing = probing
-        self.pacer = pacer
-        self.save = save
-        self.route_snapshots: dict[str, list[RouteTable]] = {}
+    target: Target
+    settings: DrillSettings
+    record: DrillRecord
+    timeline: Timeline
+    probing: Probing
+    pacer: Pacer
+    save: Callable[[], object]
+    route_snapshots: dict[str, list[RouteTable]] = field(default_factory=dict)
 
     def measure(self) -> None:
         """Fill failover and failback figures from the samples (as far as they go)."""

@@ -23,11 +23,15 @@ class Probing:
         self.watcher: PathWatcher | None = None
         self.prober: Prober | None = None
         self.samples: list[Sample] = []
+        # reply TTL of each path, by probe address: which path a reply came back over
+        self.signatures: dict[str, dict[str, int]] = {}
 
     def start(self) -> None:
+        targets = self.target.probe_targets()
+        self.signatures = {t.address: dict(t.ttl_signatures) for t in targets}
         self.watcher = PathWatcher(self.target).start()
         self.prober = Prober(
-            self.target.probe_targets(),
+            targets,
             rate=self.settings.rate,
             namespace=self.target.probe_namespace(),
             late_ms=self.settings.late_ms,

@@ -2,15 +2,17 @@
 
 A fault (or its undo) is requested at one instant and takes effect at another: a slow ARM
 write or an operator who acts minutes later must not eat the scenario's window. The
-effective instant is the first sign the network changed (a probe lost, the path changed)
-or, when nothing showed before the call returned, the instant it returned. Windows and
-figures count from the effective instant; the abort limit bounds the fault from the request.
+effective instant is the first sign the network changed (a probe lost, a reply over the
+other path, the path read changed) or, when nothing showed before the call returned, the
+instant it returned (drill.dating); the record's event says which (`effective_by`). Windows
+and figures count from the effective instant; the abort limit bounds the fault from the request.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from erdrill.core.outcomes import (
@@ -22,34 +24,17 @@ from erdrill.core.outcomes import (
 from erdrill.core.paths import PathPair
 from erdrill.core.record import DrillRecord
 from erdrill.core.settings import DrillSettings
+from erdrill.drill.dating import Dated, date_change
 from erdrill.drill.pacing import Pacer
 from erdrill.drill.probing import Probing
 from erdrill.drill.timeline import Timeline
 from erdrill.drill.watch import PathWatcher
-from erdrill.probes.prober import Prober
 
-__all__ = ["Transitions", "effective_instant", "late_arrival", "reached_at"]
+__all__ = ["Transitions", "late_arrival", "reached_at"]
 
 
-def effective_instant(
-    requested: float,
-    returned: float,
-    watcher: PathWatcher | None,
-    prober: Prober | None,
-    *,
-    probe_loss: bool,
-) -> float:
-    """The first observed change after `requested` (a lost probe, a path change), else `returned`."""
-    seen = [returned]
-    if watcher is not None:
-        before = [p for t, p in watcher.history if t < requested]
-        baseline = before[-1] if before else None
-        seen += [t for t, p in watcher.history if requested <= t <= returned and p != baseline]
-    if probe_loss and prober is not None:
-        seen += [
-            s.sent for s in prober.samples_since(requested) if not s.answered and s.sent <= returned
-        ]
-    return min(seen)
+# how far before a request the probes' replies set each flow's path (drill.dating)
+BASELINE_S = 5.0
 
 
 def late_arrival(
@@ -73,24 +58,16 @@ def reached_at(watcher: PathWatcher, expected: PathPair, event: float) -> float 
     return max(watcher.history[-1][0], event)
 
 
+@dataclass
 class Transitions:
     """Dates the fault and the restore, and waits for traffic to reach its path."""
 
-    def __init__(
-        self,
-        record: DrillRecord,
-        settings: DrillSettings,
-        timeline: Timeline,
-        probing: Probing,
-        pacer: Pacer,
-        save: Callable[[], object],
-    ) -> None:
-        self.record = record
-        self.settings = settings
-        self.timeline = timeline
-        self.probing = probing
-        self.pacer = pacer
-        self.save = save
+    record: DrillRecord
+    settings: DrillSettings
+    timeline: Timeline
+    probing: Probing
+    pacer: Pacer
+    save: Callable[[], object]
 
     # ---- the instants ----------------------------------------------------------------
 
@@ -109,13 +86,11 @@ class Transitions:
         returned = time.time()
         if requested is None:
             return returned
-        at = effective_instant(
-            requested, returned, self.probing.watcher, self.probing.prober, probe_loss=probe_loss
-        )
+        dated = self._dated(requested, returned, probe_loss=probe_loss)
         event = self.record.events[-1]
-        event.update(returned=returned, effective=at)
+        event.update(returned=returned, effective=dated.at, effective_by=dated.by.value)
         self.save()
-        return at
+        return dated.at
 
     def settle_fault_instant(self) -> None:
         """Look again once the fate of every probe sent before the inject returned is known."""
@@ -125,11 +100,21 @@ class Transitions:
             return
         returned = float(fault["returned"])
         self.pacer.until(returned + self.settings.late_ms / 1000.0)
-        self.timeline.fault_at = effective_instant(
-            requested, returned, self.probing.watcher, self.probing.prober, probe_loss=True
-        )
-        fault["effective"] = self.timeline.fault_at
+        dated = self._dated(requested, returned, probe_loss=True)
+        self.timeline.fault_at = dated.at
+        fault.update(effective=dated.at, effective_by=dated.by.value)
         self.save()
+
+    def _dated(self, requested: float, returned: float, *, probe_loss: bool) -> Dated:
+        watcher = self.probing.watcher
+        return date_change(
+            requested,
+            returned,
+            list(watcher.history) if watcher is not None else [],
+            self.probing.samples_since(requested - BASELINE_S),
+            self.probing.signatures,
+            probe_loss=probe_loss,
+        )
 
     # ---- the waits -------------------------------------------------------------------
 
@@ -157,6 +142,9 @@ class Transitions:
         seen = self._wait_until_on(expected, event, until, transition)
         self.record.transitions[transition] = {
             "effective": event,
+            "effective_by": _last_event(
+                self.record, "fault" if failover else "restore", "effective_by"
+            ),
             "window_s": within_s,
             "reached_s": None if seen is None else seen - event,
         }
@@ -216,5 +204,7 @@ class Transitions:
         raise NoFailover(msg)
 
 
-def _last_event(record: DrillRecord, kind: str) -> dict[str, Any] | None:
-    return next((e for e in reversed(record.events) if e.get("kind") == kind), None)
+def _last_event(record: DrillRecord, kind: str, field: str = "") -> Any:
+    """The last event of `kind` (or its `field`), None if there is none."""
+    event = next((e for e in reversed(record.events) if e.get("kind") == kind), None)
+    return event.get(field) if field and event is not None else event
