@@ -23,6 +23,7 @@ from erdrill.armface.lab_backend import LabBackend
 from erdrill.core.config import parse_drill_config
 from erdrill.core.outcomes import outcome_of
 from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
+from erdrill.core.record import DrillRecord
 from erdrill.core.settings import DrillSettings
 from erdrill.drill.engine import Drill
 from erdrill.lab.lab import Lab
@@ -73,6 +74,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield lab
 
 
+def fail_over_and_back(target: AzureTarget, fault: str, tmp_path: Path) -> DrillRecord:
+    """The documented plan against the face with `fault`; the closed drill's record."""
+    settings = DrillSettings(rate=50, sustain_s=1.0, abort_limit_s=240, undo_timeout_s=300)
+    d = Drill(target, settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d.begin()
+    d.start_probes()
+    d.inject(fault)
+    d.await_paths(ON_VPN, 20.0, "failover")
+    d.check_holds(ON_VPN, 2.0)
+    d.restore()
+    d.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
+    d.finish_probes()
+    d.close(outcome_of(None))
+    return d.record
+
+
 def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_effect(
     lab: Lab, tmp_path: Path
 ) -> None:
@@ -84,18 +101,7 @@ def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_e
         provider = Provider(face, ACTS_AFTER_S, 5.0)
         conn = arm_connection(cfg.azure, lab.run_dir)
         target = AzureTarget(cfg, conn, lab=lab, out=provider.page)
-        settings = DrillSettings(rate=50, sustain_s=1.0, abort_limit_s=240, undo_timeout_s=300)
-        d = Drill(target, settings, drills_dir=tmp_path, state_dir=tmp_path)
-        d.begin()
-        d.start_probes()
-        d.inject("operator")
-        d.await_paths(ON_VPN, 20.0, "failover")
-        d.check_holds(ON_VPN, 2.0)
-        d.restore()
-        d.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
-        d.finish_probes()
-        d.close(outcome_of(None))
-    rec = d.record
+        rec = fail_over_and_back(target, "operator", tmp_path)
     assert rec.verdict == "passed", rec.message
     fault = next(e for e in rec.events if e["kind"] == "fault")
     assert provider.acted["Disabled"] - fault["wall"] >= ACTS_AFTER_S - 1.0
@@ -108,6 +114,32 @@ def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_e
     assert provider.acted["Enabled"] - restore["wall"] >= 4.5, (provider.acted, restore)
     assert restore["wall"] <= restore["effective"] <= restore["returned"], restore
     assert [s["action"] for s in rec.api_calls if s["action"] == "operator"] == ["operator"] * 2
+    assert lab.paths() == ON_EXPRESSROUTE
+
+
+def test_a_hitless_change_in_a_slow_write_is_dated_by_the_probes_not_the_route_read(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """A 40 s write that changes the network 30 s in, Retry-After 15 (issue 19 defect 8): the
+    fault takes effect when the lab shut BGP, dated by a probe (the first lost, or the first
+    reply over the VPN), not by the next route read seconds later; the record says which."""
+    text = (ROOT / "examples" / "lab-as-azure.toml").read_text()
+    cfg = parse_drill_config(
+        text + "\n[azure.face]\nwrite_s = 40\nchange_after_s = 30\nretry_after_s = 15\n"
+    )
+    assert cfg.azure is not None and cfg.azure.face is not None
+    with serve(LabBackend(lab), lab.run_dir, profile=cfg.azure.face):
+        conn = arm_connection(cfg.azure, lab.run_dir)
+        target = AzureTarget(cfg, conn, lab=lab, allow_disruption=True)
+        rec = fail_over_and_back(target, "disable-peering", tmp_path)
+    assert rec.verdict == "passed", rec.message
+    fault = next(e for e in rec.events if e["kind"] == "fault")
+    assert fault["returned"] - fault["wall"] >= 40.0, fault  # the SDK waited the write out
+    assert fault["effective_by"] in ("first-lost-probe", "first-probe-on-new-path"), fault
+    assert rec.transitions["failover"]["effective_by"] == fault["effective_by"]
+    assert rec.ground_truth is not None
+    lag = fault["effective"] - rec.ground_truth["fault_at"]  # the lab's log: BGP shut
+    assert -0.5 <= lag <= 1.5, (fault, rec.ground_truth["fault_at"])
     assert lab.paths() == ON_EXPRESSROUTE
 
 

@@ -18,8 +18,8 @@ class ExitCode(IntEnum):
 
     PASSED = 0
     USAGE = 2  # `erdrill`: a bad option, config or topology (one line on stderr)
-    LIMIT_EXCEEDED = 10  # failed over, but a figure broke its limit
-    NO_FAILOVER = 11  # traffic did not reach the expected path (or did not come back)
+    LIMIT_EXCEEDED = 10  # failed over, but a figure (or the time to get there) broke its limit
+    NO_FAILOVER = 11  # traffic never reached the expected path by the abort limit
     ABORTED = 12  # interrupted (SIGINT, SIGTERM, SIGHUP): the fault was undone
     HARNESS_ERROR = 13  # the harness, lab or environment broke: the network was not judged
     LOCKED = 14  # another drill runs against the same target: nothing was done

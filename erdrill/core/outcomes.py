@@ -97,13 +97,14 @@ CATEGORIES: Final[dict[Category, CategoryInfo]] = {
     Category.LIMIT_EXCEEDED: CategoryInfo(
         ExitCode.LIMIT_EXCEEDED,
         "Limit exceeded",
-        "The network failed over, but a figure (outage, loss) broke its limit.",
+        "The network failed over, but a figure (outage, loss, the time traffic took to "
+        "reach its path) broke its limit.",
         r"[\s\S]*[Ll]imit exceeded[\s\S]*",
     ),
     Category.NO_FAILOVER: CategoryInfo(
         ExitCode.NO_FAILOVER,
         "Network did not fail over",
-        "Traffic never reached the backup path (or never came back).",
+        "Traffic never reached the backup path by the abort limit (or never came back).",
         r"[\s\S]*([Dd]id not fail over|[Nn]o failover)[\s\S]*",
     ),
     Category.HARNESS_ERROR: CategoryInfo(
@@ -135,7 +136,7 @@ class LimitExceeded(AssertionError):
 
 
 class NoFailover(AssertionError):
-    """Traffic did not move to the expected path in time; starts with `did not fail over:`."""
+    """Traffic never reached the expected path (by the abort limit); `did not fail over:`."""
 
 
 class RestoreFailed(ErdrillError):

@@ -5,6 +5,10 @@ Phases (core.outcomes.Phase): setup -> steady-state -> probing -> failover -> on
 restore -> failback -> report -> done. Every phase change is written to the drill record
 at once, so an interrupted or failed drill still leaves everything it measured; an
 aborted drill's record keeps the phase it was aborted in.
+
+The drill holds its parts, each owning its state: the `Timeline` (instants), `Probing`
+(watcher and prober), `Sessions`, `Injection` (the fault in place and its undo),
+`Transitions` (dating and waiting), `Measurement` (figures and limits) and `SteadyState`.
 """
 
 from __future__ import annotations
@@ -15,35 +19,30 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from erdrill.core import journal
-from erdrill.core.faults import Fault, FaultLedger, FaultsNotUndone, applied
-from erdrill.core.outcomes import (
-    Category,
-    Outcome,
-    Phase,
-    RestoreFailed,
-    Verdict,
-    outcome_of,
-)
-from erdrill.core.paths import ON_EXPRESSROUTE, PathPair
+from erdrill.core.faults import Fault, FaultLedger
+from erdrill.core.outcomes import Outcome, Phase, SteadyStateViolation
+from erdrill.core.paths import ON_VPN, PathPair
 from erdrill.core.record import DrillRecord, save
-from erdrill.core.routes import RouteTable
 from erdrill.core.settings import DrillSettings
-from erdrill.drill.measuring import Measuring
-from erdrill.drill.sessions import SessionChecks
+from erdrill.drill.closing import report_failed, restore_failed, settle_verdict
+from erdrill.drill.injection import Injection
+from erdrill.drill.measuring import Measurement
+from erdrill.drill.pacing import Pacer, Sleep
+from erdrill.drill.probing import Probing
+from erdrill.drill.sessions import Sessions
 from erdrill.drill.signals import signal_name, signals_deferred
-from erdrill.drill.steady_state import SteadyStateChecks, paths_at
-from erdrill.drill.transitions import Transitions, effective_instant
+from erdrill.drill.steady_state import SteadyState, paths_at
+from erdrill.drill.timeline import Timeline
+from erdrill.drill.transitions import Transitions
 from erdrill.drill.watch import PathWatcher
-from erdrill.drill.watchdog import Rescue, finished_within, take_second_path
-from erdrill.probes.prober import Prober
 from erdrill.probes.samples import Sample
-from erdrill.probes.sessions import SessionProbe
-from erdrill.targets.target import Target, target_key
+from erdrill.targets.target import Health, Target, target_key
 
 __all__ = ["DRILLS_DIR", "Drill", "PauseHook", "target_key"]
 
@@ -64,7 +63,7 @@ def _iso(t: float | None = None) -> str:
     )
 
 
-class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
+class Drill:
     """One failover drill against one target, from steady state to failback."""
 
     def __init__(
@@ -78,14 +77,15 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
         state_dir: Path | None = None,
         lock_held: bool = False,
         pause: PauseHook = _no_pause,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self.target = target
-        self.settings = settings or DrillSettings()
+        self.settings = settings = settings or DrillSettings()
         self.drills_dir = drills_dir
         self.state_dir = state_dir
         self.run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
         self.key = target_key(target)
-        self.record = DrillRecord(
+        self.record = record = DrillRecord(
             run_id=self.run_id,
             target=target.name,
             scenario=scenario,
@@ -93,30 +93,26 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
             operator=os.environ.get("ERDRILL_OPERATOR") or getpass.getuser(),
             host=socket.gethostname(),
             labels=target.describe(),
-            probe_rate=self.settings.rate,
-            sampling_interval_ms=1000.0 / self.settings.rate,
-            limits=dict(self.settings.limits_ms),
+            probe_rate=settings.rate,
+            sampling_interval_ms=1000.0 / settings.rate,
+            limits=dict(settings.limits_ms),
         )
-        self.ledger = FaultLedger(self.key, self.run_id, state_dir)
-        self.fault: Fault | None = None
-        self.fault_requested_at: float | None = None
-        self.fault_at: float | None = None  # when the fault took effect (see drill.transitions)
-        self.restore_requested_at: float | None = None
-        self.restore_at: float | None = None
-        self.switched_at: float | None = None
-        self.back_at: float | None = None
-        self.prober: Prober | None = None
-        self.session_probe: SessionProbe | None = None  # long-lived sessions (drill.sessions)
-        self.watcher: PathWatcher | None = None
-        self.samples: list[Sample] = []
-        self.route_snapshots: dict[str, list[RouteTable]] = {}
         self.pause = pause
-        # called with one status line during long waits ("" clears it); None shows nothing
-        self.progress: Callable[[str], None] | None = None
-        self._applied: contextlib.ExitStack | None = None  # the fault, while it is in place
-        self._held: list[int] = []  # signals that came while an undo ran
         self.planned = False  # --plan: the fault was printed, not injected
-        self.rescue: Rescue | None = None  # what the watchdog's second path did, if it ran
+        self.timeline = Timeline()
+        self.pacer = Pacer(sleep)
+        self.probing = Probing(target, settings)
+        self.pacer.status = self.probing.status
+        self.sessions = Sessions(target, settings)
+        ledger = FaultLedger(self.key, self.run_id, state_dir)
+        self.injection = Injection(target, settings, record, ledger, sleep)
+        self.transitions = Transitions(
+            record, settings, self.timeline, self.probing, self.pacer, self.save
+        )
+        self.measurement = Measurement(
+            target, settings, record, self.timeline, self.probing, self.pacer, self.save
+        )
+        self.checks = SteadyState(target)
         self._lock: journal.DrillLock | None = None
         self._lock_held = lock_held  # the caller (a drill session) already holds the lock
         self._closed = False
@@ -139,7 +135,26 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
     @property
     def fault_active(self) -> bool:
         """Whether the fault is in place (injected and not yet undone)."""
-        return self._applied is not None
+        return self.injection.active
+
+    @property
+    def progress(self) -> Callable[[str], None] | None:
+        """Called with one status line during long waits ("" clears it); None shows nothing."""
+        return self.pacer.progress
+
+    @progress.setter
+    def progress(self, show: Callable[[str], None] | None) -> None:
+        self.pacer.progress = show
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The probes' samples (all of them once the probes stopped)."""
+        return self.probing.samples
+
+    @property
+    def watcher(self) -> PathWatcher | None:
+        """The path watcher (its history is the timeline's path spans)."""
+        return self.probing.watcher
 
     def enter(self, phase: Phase) -> None:
         """Move to a phase and write the record at once."""
@@ -170,26 +185,48 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
         self.enter(Phase.SETUP)
         self.target.ensure_ready()
 
+    def steady_state(self) -> Health:
+        """Check the steady state; asymmetric routing and a winning VPN are findings."""
+        self.enter(Phase.STEADY_STATE)
+        seen = self.checks.assess()
+        self.record.paths["before"] = paths_at(seen.health.paths)
+        self.record.information.extend(seen.information)
+        if seen.problems:
+            texts = [p.text for p in seen.problems]
+            self.record.findings.extend(texts)
+            self.save()
+            raise SteadyStateViolation("steady state violated: " + "; ".join(texts), seen.problems)
+        return seen.health
+
+    def steady_state_violation(self) -> str:
+        """Check the steady state; why it is violated, or "" when it holds."""
+        try:
+            self.steady_state()
+        except SteadyStateViolation as exc:
+            return str(exc)
+        return ""
+
+    def check_sessions(self) -> None:
+        self.checks.check_sessions()
+
+    def check_tunnel(self) -> None:
+        self.checks.check_tunnel()
+
+    def check_same_prefixes(self) -> None:
+        self.checks.check_same_prefixes()
+
     def start_probes(self) -> None:
         self.enter(Phase.PROBING)
-        self.watcher = PathWatcher(self.target).start()
-        self.prober = Prober(
-            self.target.probe_targets(),
-            rate=self.settings.rate,
-            namespace=self.target.probe_namespace(),
-            late_ms=self.settings.late_ms,
-            allowed_networks=self.target.allowed_networks(),
-        )
-        self.prober.start()
-        self.open_sessions()
+        self.probing.start()
+        self.sessions.open()
         self._pause(Phase.PROBING)
         self.snapshot("before")
-        time.sleep(max(self.settings.sustain_s / 2, 0.5))  # a baseline before the fault
+        self.pacer.sleep(max(self.settings.sustain_s / 2, 0.5))  # a baseline before the fault
 
     def inject(self, name: str | None = None) -> None:
         """Resolve the fault (an unknown name fails here), journal it durably, inject it."""
         fault = self.target.fault(name or self.target.default_fault)
-        self.fault = fault
+        self.injection.fault = fault
         self.record.fault = fault.name
         if self.settings.plan:  # the target prints every write and sends none
             fault.inject()
@@ -199,99 +236,95 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
             self.save()
             return
         self.enter(Phase.FAILOVER)
-        stack = contextlib.ExitStack()
-        stack.enter_context(
-            applied(
-                [fault],
-                self.ledger,
-                injecting=self._injecting,
-                undoing=self._undoing,
-            )
-        )
-        self._applied = stack
-        self.fault_at = self._took_effect(self.fault_requested_at, probe_loss=True)
+        self.injection.apply(fault, self._injecting, self._undoing)
+        t = self.timeline
+        t.fault_at = self.transitions.took_effect(t.fault_requested, probe_loss=True)
         self._pause(Phase.FAILOVER)
 
-    def _took_effect(self, requested: float | None, *, probe_loss: bool) -> float:
-        """The effective instant of what was just requested; written beside the request."""
-        returned = time.time()
-        if requested is None:
-            return returned
-        at = effective_instant(
-            requested, returned, self.watcher, self.prober, probe_loss=probe_loss
-        )
-        event = self.record.events[-1]
-        event.update(returned=returned, effective=at)
-        self.save()
-        return at
-
     def _injecting(self, fault: Fault) -> None:
-        self.fault_at = self.fault_requested_at = time.time()
-        self.record.events.append({"kind": "fault", "wall": self.fault_at, "detail": fault.name})
+        self.transitions.requested("fault", fault.name)
         self.save()
 
     def _undoing(self, fault: Fault) -> None:
-        self.restore_at = self.restore_requested_at = time.time()
-        self.record.events.append(
-            {"kind": "restore", "wall": self.restore_at, "detail": fault.name}
-        )
+        self.transitions.requested("restore", fault.name)
 
-    @contextlib.contextmanager
-    def _undo_guard(self) -> Iterator[None]:
-        """An undo is never cut in half: signals wait until it is done."""
-        with signals_deferred() as held:
-            yield
-        self._held.extend(held)
+    def await_paths(self, expected: PathPair, within_s: float, transition: str) -> float:
+        """Wait until both directions use `expected`; seconds from the effective event
+        (see `Transitions.await_paths`: past the abort limit the fault is undone at once)."""
+        took = self.transitions.await_paths(expected, within_s, transition, abort=self.restore)
+        if transition == "failover":
+            self.enter(Phase.ON_VPN if expected == ON_VPN else Phase.ON_EXPRESSROUTE)
+        return took
 
     def restore(self) -> None:
         """Undo the fault (journal cleared only once undone)."""
-        if self._applied is None:
+        if not self.injection.active:
             return
-        self.snapshot("during")
-        if self.watcher:
-            self.record.paths["during"] = paths_at(self.watcher.current)
+        self._keep_during()
         self.enter(Phase.RESTORE)
         self._undo()
-        self.restore_at = self._took_effect(self.restore_requested_at, probe_loss=False)
-        if self._held:
-            raise KeyboardInterrupt(f"signal {signal_name(self._held[0])}")
+        t = self.timeline
+        t.restore_at = self.transitions.took_effect(t.restore_requested, probe_loss=False)
+        if self.injection.held:
+            raise KeyboardInterrupt(f"signal {signal_name(self.injection.held[0])}")
         self.enter(Phase.FAILBACK)
 
+    def _keep_during(self) -> None:
+        """The routes and paths while the fault is in place, kept before it is undone."""
+        self.snapshot("during")
+        if self.probing.current is not None:
+            self.record.paths["during"] = paths_at(self.probing.current)
+
     def _undo(self) -> None:
-        """Undo the fault within the watchdog's bound, else by the second path."""
-        applied_fault, self._applied = self._applied, None
-        if applied_fault is None:
-            return
-        bound = self.settings.undo_timeout_s
         try:
-            with self._undo_guard():
-                if not finished_within(applied_fault.close, bound, "undo"):
-                    self.rescue = take_second_path(
-                        self.record,
-                        self.key,
-                        self.state_dir,
-                        bound,
-                        self.settings.restore_timeout_s,
-                    )
+            self.injection.undo()
         finally:
             self.save()
 
     def finish_probes(self) -> None:
         """Let recovery be sustained, then stop the probes and measure both transitions."""
-        if self.prober is None:
+        if not self.probing.running:
             return
-        self._sleep(self.settings.sustain_s, "recovery must be sustained")
+        self.pacer.wait(self.settings.sustain_s, "recovery must be sustained")
         self._stop_probes()
 
     def _stop_probes(self) -> None:
-        self.close_sessions()
-        if self.prober is not None:
-            with contextlib.suppress(Exception):
-                self.samples = self.prober.stop()
-            self.prober = None
-        if self.watcher is not None:
-            self.watcher.stop()
+        t = self.timeline
+        results = self.sessions.close(t.fault_requested, t.restore_requested)
+        if results is not None:
+            self.record.sessions = results
+            self.save()
+        self.probing.stop()
         self.measure()
+
+    # ---- figures (drill.measuring) -----------------------------------------------------
+
+    def measure(self) -> None:
+        self.measurement.measure()
+
+    def measure_now(self) -> None:
+        self.measurement.measure_now()
+
+    def check_ground_truth(self) -> dict[str, Any]:
+        return self.measurement.check_ground_truth()
+
+    def ground_truth(self) -> dict[str, Any] | None:
+        return self.measurement.ground_truth()
+
+    def snapshot(self, phase: str) -> None:
+        self.measurement.snapshot(phase)
+
+    def check_limit(self, transition: str, figure: str, limit_ms: float) -> float:
+        return self.measurement.check_limit(transition, figure, limit_ms)
+
+    def check_outage(self, transition: str, limit_ms: float) -> None:
+        self.measurement.check_outage(transition, limit_ms)
+
+    def hold(self, seconds: float | None = None) -> list[Sample]:
+        return self.measurement.hold(seconds)
+
+    def check_holds(self, expected: PathPair, seconds: float) -> None:
+        self.measurement.check_holds(expected, seconds)
 
     # ---- the safety net --------------------------------------------------------------
 
@@ -309,132 +342,62 @@ class Drill(SteadyStateChecks, Measuring, Transitions, SessionChecks):
             return
         self._closed = True
         aborted_in = self.record.phase
-        left_broken: list[str] = []
-        verdict, category, message = outcome.verdict, outcome.category, outcome.message
         with signals_deferred() as held:
-            self._put_back(left_broken)
-            with contextlib.suppress(Exception):
-                if self.prober is not None or (self.watcher and self.watcher.history):
-                    self._stop_probes()
-            if self.rescue is not None and self.rescue.paths is not None:
-                self.record.paths["after"] = paths_at(PathPair.from_dict(self.rescue.paths))
-            elif self.fault is not None:
-                self.snapshot("after")
-                with contextlib.suppress(Exception):
-                    self.record.paths["after"] = paths_at(self.target.paths())
-            if self.fault is not None:
-                self.record.ground_truth = self.ground_truth()
-            with contextlib.suppress(Exception):
-                self.record.api_calls = self.target.api_calls()
-            held[:0] = self._held
-            if held and verdict != Verdict.ABORTED:
-                had = f"{verdict}: {message}" if message else verdict
-                message = (
-                    f"interrupted by {signal_name(held[0])} while closing (the drill had {had})"
-                )
-                verdict, category = Verdict.ABORTED, Category.INTERRUPTED
-            self.record.verdict = verdict
-            self.record.message = message
-            self.record.failure_category = category
-            if left_broken:
-                self.record.findings.extend(left_broken)
-                self.record.verdict = (
-                    Verdict.ABORTED if verdict == Verdict.ABORTED else Verdict.FAILED
-                )
-                self.record.failure_category = Category.NOT_RESTORED
-            self.record.finished_at = _iso()
-            self.record.phase = (
-                aborted_in if self.record.verdict == Verdict.ABORTED else Phase.REPORT
-            )
+            left_broken = self._put_back()
+            self._collect_evidence()
+            held[:0] = self.injection.held
+            settle_verdict(self.record, outcome, held, left_broken, aborted_in, _iso())
             self.save()
         try:
-            if self.record.verdict != Verdict.ABORTED:
-                self._pause(Phase.REPORT)
-            if report is not None:
-                report()
-            if self.record.verdict != Verdict.ABORTED:
-                self.enter(Phase.DONE)
-        except BaseException as exc:
-            how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            self.record.message = (
-                f"{how} while writing the report ({exc or type(exc).__name__}); "
-                f"the drill had {self.record.verdict}"
-                + (f": {self.record.message}" if self.record.message else "")
-            )
-            self.record.verdict = Verdict.ABORTED
-            self.record.failure_category = (
-                Category.INTERRUPTED if how == "interrupted" else Category.HARNESS_ERROR
-            )
-            self.save()
-            raise
+            self._report(report)
         finally:
             if self._lock is not None:
                 self._lock.release()
         if left_broken:
-            raise RestoreFailed(
-                "ExpressRoute is NOT restored: "
-                + "; ".join(left_broken)
-                + f" (drill {self.run_id}; fix by hand or run `erdrill lab restore`)"
-            )
+            raise restore_failed(left_broken, self.run_id)
         if held:
             raise KeyboardInterrupt(f"signal {signal_name(held[0])}")
 
-    def _put_back(self, left_broken: list[str]) -> None:
-        """Undo the fault if still in place and wait for ExpressRoute; collect what failed."""
-        if self._applied is not None:
-            self.snapshot("during")
-            if self.watcher:
-                self.record.paths["during"] = paths_at(self.watcher.current)
-            try:
-                self._undo()
-            except FaultsNotUndone as exc:
-                left_broken.extend(f"undo of {name} failed: {e}" for name, e in exc.failures)
-            except Exception as exc:
-                left_broken.append(f"undo of {self.record.fault} failed: {exc}")
-        if self.fault is not None and not left_broken:
-            try:
-                self._wait_expressroute()
-            except Exception as exc:
-                left_broken.append(str(exc))
-
-    def _wait_expressroute(self) -> None:
-        if self.rescue is not None and self.rescue.paths is not None:
-            # the first path's target may be stuck in this process: trust the fresh one
-            paths = PathPair.from_dict(self.rescue.paths)
-            if paths != ON_EXPRESSROUTE:
-                raise RestoreFailed(
-                    f"ExpressRoute does not carry traffic after the second path: {paths}"
-                )
-            return
-        deadline = time.monotonic() + self.settings.restore_timeout_s
-        while True:
-            paths = self.target.paths()
-            if paths == ON_EXPRESSROUTE:
-                return
-            if time.monotonic() > deadline:
-                raise RestoreFailed(
-                    f"ExpressRoute does not carry traffic {self.settings.restore_timeout_s:.0f} s "
-                    f"after the restore: {paths}"
-                )
-            time.sleep(0.1)
-
-    # ---- as a context manager ----------------------------------------------------------
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Drill]:
-        """`with drill.running():` closes with the right verdict whatever happens inside."""
+    def _put_back(self) -> list[str]:
+        """Undo the fault if still in place and wait for ExpressRoute; what failed."""
+        if self.injection.active:
+            self._keep_during()
         try:
-            yield self
-        except KeyboardInterrupt as exc:
-            self.close(
-                Outcome(Verdict.ABORTED, Category.INTERRUPTED, self.interrupted_message(exc))
-            )
-            raise
+            return self.injection.put_back()
+        finally:
+            self.save()
+
+    def _collect_evidence(self) -> None:
+        """Stop the probes and measure; the paths after, the target's log and API calls."""
+        with contextlib.suppress(Exception):  # what was gathered so far is saved below
+            if self.probing.started:
+                self._stop_probes()
+        rescued = self.injection.rescued_paths
+        if rescued is not None:
+            self.record.paths["after"] = paths_at(rescued)
+        elif self.injection.fault is not None:
+            self.snapshot("after")
+            with contextlib.suppress(Exception):  # a path that cannot be read is left out
+                self.record.paths["after"] = paths_at(self.target.paths())
+        if self.injection.fault is not None:
+            self.record.ground_truth = self.ground_truth()
+        with contextlib.suppress(Exception):  # the API log is evidence, never a failure
+            self.record.api_calls = self.target.api_calls()
+
+    def _report(self, report: Callable[[], None] | None) -> None:
+        """Run `report` in phase `report`, then `done`; failing there, the drill is aborted."""
+        aborted = self.record.verdict == "aborted"
+        try:
+            if not aborted:
+                self._pause(Phase.REPORT)
+            if report is not None:
+                report()
+            if not aborted:
+                self.enter(Phase.DONE)
         except BaseException as exc:
-            self.close(outcome_of(exc))
+            report_failed(self.record, exc)
+            self.save()
             raise
-        else:
-            self.close(Outcome(Verdict.PASSED))
 
     def interrupted_message(self, exc: BaseException | None = None) -> str:
         """`interrupted by SIGTERM in phase on-vpn` (the fault is undone by close)."""

@@ -1,10 +1,11 @@
-"""The drill's figures: probing, failover and failback measured from samples, judged by limits."""
+"""The drill's figures: failover and failback measured from samples, judged by limits."""
 
 from __future__ import annotations
 
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,63 +20,77 @@ from erdrill.core.record import DrillRecord, TransitionFigures
 from erdrill.core.routes import RouteTable
 from erdrill.core.settings import DrillSettings
 from erdrill.drill.ground_truth import agreement, summarize_ground_truth
-from erdrill.drill.watch import PathWatcher
+from erdrill.drill.pacing import Pacer
+from erdrill.drill.probing import Probing
+from erdrill.drill.timeline import Timeline
 from erdrill.probes.measure import measure_transition
-from erdrill.probes.prober import Prober
 from erdrill.probes.samples import Sample
 from erdrill.targets.target import Target
 
-__all__ = ["Measuring"]
+__all__ = ["Measurement", "limit_failure"]
 
 
-class Measuring:
-    """What a drill measures and judges; mixed into `Drill`, which holds the state."""
+def limit_failure(
+    transition: str, figure: str, value: float | None, limit_ms: float
+) -> NoFailover | LimitExceeded | None:
+    """What a measured figure says against its limit: nothing, a miss by how much, or no figure."""
+    if value is None:
+        return NoFailover(
+            f"{NO_FAILOVER_PREFIX} {transition} {figure} could not be measured "
+            "(traffic never recovered)"
+        )
+    if value > limit_ms:
+        return LimitExceeded(
+            f"{LIMIT_EXCEEDED_PREFIX} {transition} {figure.removesuffix('_ms').replace('_', ' ')} "
+            f"{value:.0f} ms > limit {limit_ms:.0f} ms ({value - limit_ms:.0f} ms over)"
+        )
+    return None
+
+
+@dataclass
+class Measurement:
+    """Measures the drill's transitions from the probes' samples and the timeline's instants."""
 
     target: Target
     settings: DrillSettings
     record: DrillRecord
-    samples: list[Sample]
-    prober: Prober | None
-    route_snapshots: dict[str, list[RouteTable]]
-    fault_at: float | None
-    restore_at: float | None
-    switched_at: float | None
-
-    watcher: PathWatcher | None
-    progress: Callable[[str], None] | None
-
-    def save(self) -> Any: ...
+    timeline: Timeline
+    probing: Probing
+    pacer: Pacer
+    save: Callable[[], object]
+    route_snapshots: dict[str, list[RouteTable]] = field(default_factory=dict)
 
     def measure(self) -> None:
         """Fill failover and failback figures from the samples (as far as they go)."""
+        samples, t = self.probing.samples, self.timeline
         rate = float(self.settings.rate)
         sustain = self.settings.sustain_s
-        if self.samples and self.fault_at is not None:
+        if samples and t.fault_at is not None:
             with contextlib.suppress(ValueError):
                 fo = measure_transition(
-                    self.samples,
-                    self.fault_at,
+                    samples,
+                    t.fault_at,
                     rate_per_flow=rate,
                     sustain_s=sustain,
-                    window_end=self.restore_at,
+                    window_end=t.restore_at,
                 )
                 self.record.failover = TransitionFigures.model_validate(fo.as_figures())
-        if self.samples and self.restore_at is not None:
+        if samples and t.restore_at is not None:
             with contextlib.suppress(ValueError):
                 fb = measure_transition(
-                    self.samples, self.restore_at, rate_per_flow=rate, sustain_s=sustain
+                    samples, t.restore_at, rate_per_flow=rate, sustain_s=sustain
                 )
                 self.record.failback = TransitionFigures.model_validate(fb.as_figures())
         self.save()
 
     def measure_now(self) -> None:
         """Measure the failover while probes still run, once recovery had time to be sustained."""
-        if self.prober is None or self.fault_at is None:
+        if not self.probing.running or self.timeline.fault_at is None:
             return
-        if self.switched_at is not None:
-            ready = self.switched_at + self.settings.sustain_s + self.settings.late_ms / 1000.0
-            time.sleep(max(0.0, ready - time.time()))
-        self.samples = self.prober.samples_since(0.0)
+        if self.timeline.switched_at is not None:
+            late = self.settings.late_ms / 1000.0
+            self.pacer.until(self.timeline.switched_at + self.settings.sustain_s + late)
+        self.probing.refresh()
         self.measure()
 
     def check_ground_truth(self) -> dict[str, Any]:
@@ -114,16 +129,9 @@ class Measuring:
         value = getattr(figures, figure)
         self.record.limits[f"{transition}_{figure}"] = limit_ms
         self.save()
-        if value is None:
-            raise NoFailover(
-                f"{NO_FAILOVER_PREFIX} {transition} {figure} could not be measured "
-                "(traffic never recovered)"
-            )
-        if value > limit_ms:
-            raise LimitExceeded(
-                f"{LIMIT_EXCEEDED_PREFIX} {transition} {figure.removesuffix('_ms').replace('_', ' ')} "
-                f"{value:.0f} ms > limit {limit_ms:.0f} ms ({value - limit_ms:.0f} ms over)"
-            )
+        failure = limit_failure(transition, figure, value, limit_ms)
+        if failure is not None:
+            raise failure
         return float(value)
 
     def check_outage(self, transition: str, limit_ms: float) -> None:
@@ -142,14 +150,14 @@ class Measuring:
             return None
         if not log:
             return None
-        return summarize_ground_truth(log, self.fault_at, self.restore_at)
+        return summarize_ground_truth(log, self.timeline.fault_at, self.timeline.restore_at)
 
     def hold(self, seconds: float | None = None) -> list[Sample]:
         """Keep probing; return samples of the period (to check the path carries traffic)."""
         start = time.time()
-        self._sleep(seconds if seconds is not None else self.settings.sustain_s, "holding")
-        assert self.prober is not None
-        return self.prober.samples_since(start)
+        self.pacer.wait(seconds if seconds is not None else self.settings.sustain_s, "holding")
+        assert self.probing.running
+        return self.probing.samples_since(start)
 
     def check_holds(self, expected: PathPair, seconds: float) -> None:
         """Traffic is answered over `expected` for `seconds`, and never leaves it meanwhile."""
@@ -159,27 +167,6 @@ class Measuring:
             raise NoFailover(
                 f"{NO_FAILOVER_PREFIX} no probe was answered over {where} in {seconds:g} s"
             )
-        now = self.watcher.current if self.watcher is not None else None
+        now = self.probing.current
         if now != expected:
             raise NoFailover(f"{NO_FAILOVER_PREFIX} traffic left {where} while on it ({now})")
-
-    def _sleep(self, seconds: float, what: str) -> None:
-        """Sleep while showing the probes' progress."""
-        end = time.time() + seconds
-        while (left := end - time.time()) > 0:
-            time.sleep(min(left, 0.5))
-            self._show(f"{what}: {max(end - time.time(), 0):.1f} s left")
-        self._show("")
-
-    def _show(self, what: str) -> None:
-        """One updating progress line (rate, replies, current gap) for long waits."""
-        if self.progress is None:
-            return
-        if not what:
-            self.progress("")
-            return
-        line = what
-        if self.prober is not None:
-            with contextlib.suppress(Exception):
-                line = f"{what} | {self.prober.snapshot().line()}"
-        self.progress(line)

@@ -9,15 +9,12 @@ failback.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
-from erdrill.core.record import DrillRecord, SessionEnd, SessionResult
+from erdrill.core.record import SessionEnd, SessionResult
 from erdrill.core.settings import DrillSettings
 from erdrill.probes.sessions import SessionProbe, SessionTarget
 from erdrill.targets.target import Target
 
-__all__ = ["SessionChecks", "phase_of"]
+__all__ = ["Sessions", "phase_of"]
 
 
 def phase_of(result: SessionResult, fault_at: float | None, restore_at: float | None) -> str | None:
@@ -36,19 +33,15 @@ def phase_of(result: SessionResult, fault_at: float | None, restore_at: float | 
     return "failback"
 
 
-class SessionChecks:
-    """Open and read the drill's sessions; mixed into `Drill`, which holds the state."""
+class Sessions:
+    """The drill's sessions to every probe target, from open to their results."""
 
-    target: Target
-    settings: DrillSettings
-    record: DrillRecord
-    session_probe: SessionProbe | None
-    fault_requested_at: float | None
-    restore_requested_at: float | None
+    def __init__(self, target: Target, settings: DrillSettings) -> None:
+        self.target = target
+        self.settings = settings
+        self.probe: SessionProbe | None = None
 
-    def save(self) -> Any: ...
-
-    def open_sessions(self) -> None:
+    def open(self) -> None:
         """Open the sessions (before the fault); none if the settings say so."""
         per_target = self.settings.sessions_per_target(self.target.name)
         if per_target < 1:
@@ -58,7 +51,7 @@ class SessionChecks:
             SessionTarget(t.address, port or t.tcp_port, t.name or t.address)
             for t in self.target.probe_targets()
         ]
-        self.session_probe = SessionProbe(
+        self.probe = SessionProbe(
             targets,
             per_target,
             namespace=self.target.probe_namespace(),
@@ -67,14 +60,9 @@ class SessionChecks:
             allowed_networks=self.target.allowed_networks(),
         ).start()
 
-    def close_sessions(self) -> None:
-        """Close the sessions and keep each one's result in the record."""
-        probe, self.session_probe = self.session_probe, None
+    def close(self, fault: float | None, restore: float | None) -> list[SessionResult] | None:
+        """Close the sessions; each result with the phase its trouble began (None: none open)."""
+        probe, self.probe = self.probe, None
         if probe is None:
-            return
-        with contextlib.suppress(Exception):
-            fault, restore = self.fault_requested_at, self.restore_requested_at
-            self.record.sessions = [
-                r.model_copy(update={"phase": phase_of(r, fault, restore)}) for r in probe.stop()
-            ]
-            self.save()
+            return None
+        return [r.model_copy(update={"phase": phase_of(r, fault, restore)}) for r in probe.stop()]

@@ -5,18 +5,19 @@ from __future__ import annotations
 import contextlib
 import enum
 from dataclasses import dataclass
-from typing import Any
 
-from erdrill.core.outcomes import Phase, SteadyStateViolation
+from erdrill.core.outcomes import SteadyStateViolation
 from erdrill.core.paths import PathKind, PathPair
-from erdrill.core.record import DrillRecord, PathsAt
+from erdrill.core.record import PathsAt
 from erdrill.targets.target import Health, Target
 
 __all__ = [
     "PREFIX_PROBLEMS",
+    "Assessment",
     "Problem",
     "ProblemKind",
-    "SteadyStateChecks",
+    "SteadyState",
+    "paths_at",
     "steady_state_problems",
 ]
 
@@ -99,44 +100,35 @@ def steady_state_problems(
     return problems
 
 
-class SteadyStateChecks:
-    """The drill's steady-state checks; mixed into `Drill`, which holds the state."""
+@dataclass(frozen=True)
+class Assessment:
+    """The steady state as read: the health, what misses it, and what is only information."""
 
-    target: Target
-    record: DrillRecord
+    health: Health
+    problems: list[Problem]
+    information: list[str]
 
-    def save(self) -> Any: ...
 
-    def enter(self, phase: Phase) -> None: ...
+class SteadyState:
+    """Checks one target's steady state; reads the target, writes nothing."""
 
-    def steady_state(self) -> Health:
-        """Check the steady state; asymmetric routing and a winning VPN are findings."""
-        self.enter(Phase.STEADY_STATE)
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def assess(self) -> Assessment:
+        """The health, its problems, and the other prefixes each side learns (information)."""
         health = self.target.health()
-        self.record.paths["before"] = paths_at(health.paths)
         problems = steady_state_problems(health, self.target.learned_prefixes())
+        information: list[str] = []
         with contextlib.suppress(Exception):  # information must never fail the check
             for side, by_path in self.target.other_prefixes().items():
                 for path, prefixes in by_path.items():
                     if prefixes:
-                        self.record.information.append(
+                        information.append(
                             f"{side} side also learns over {path}: {', '.join(prefixes)} "
                             "(not the drill's prefixes: not compared)"
                         )
-        if problems:
-            texts = [p.text for p in problems]
-            self.record.findings.extend(texts)
-            self.save()
-            raise SteadyStateViolation("steady state violated: " + "; ".join(texts), problems)
-        return health
-
-    def steady_state_violation(self) -> str:
-        """Check the steady state; why it is violated, or "" when it holds."""
-        try:
-            self.steady_state()
-        except SteadyStateViolation as exc:
-            return str(exc)
-        return ""
+        return Assessment(health, problems, information)
 
     def check_sessions(self) -> None:
         """Every BGP session of the target is established."""

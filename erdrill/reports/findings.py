@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from erdrill.core.outcomes import NO_FAILOVER_PREFIX, Category
+from erdrill.core.outcomes import LIMIT_EXCEEDED_PREFIX, NO_FAILOVER_PREFIX, Category
 from erdrill.core.record import DrillRecord
 from erdrill.lab.topology import PROFILES
 
@@ -232,6 +232,7 @@ _TEXT_RULES: tuple[tuple[str, Any], ...] = (
     ("vpn-more-specific", lambda t: "the VPN carries prefixes ExpressRoute does not" in t),
     ("no-vpn-backup", lambda t: "have no VPN backup" in t),
     ("no-failover", lambda t: t.startswith(NO_FAILOVER_PREFIX)),
+    ("outage-over-limit", lambda t: t.startswith(LIMIT_EXCEEDED_PREFIX)),
     ("abort-guard", lambda t: t.startswith("abort guard:")),
     ("watchdog", lambda t: t.startswith("watchdog:")),
     ("stale-lock", lambda t: t.startswith("took over a stale drill lock")),
