@@ -100,6 +100,8 @@ class Topology(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     prefix: str = Field(default="erd-lab", pattern=r"^[a-z][a-z0-9-]{1,15}$")
     profile: Literal["fast", "azure"] = "fast"
+    # misconfigured on purpose to show a finding: no target to drill (reports/freshness.py)
+    demonstration: bool = False
     onprem: OnPrem
     expressroute: ExpressRoute
     vpn: Vpn

@@ -78,7 +78,7 @@ class LabTarget:
             "topology": self.lab.topology.name,
             "lab prefix": self.lab.topology.prefix,
             "timer profile": self.lab.topology.profile,
-        }
+        } | ({"demonstration": "yes"} if self.lab.topology.demonstration else {})
 
     def ensure_ready(self) -> None:
         self.lab.up(expect_expressroute=self.expect_expressroute)
