@@ -36,6 +36,7 @@ from erdrill.lab.topology_fields import (
     Timers,
     Vpn,
 )
+from erdrill.lab.topology_legacy import legacy_field
 
 __all__ = [
     "DEFAULT_TOPOLOGY",
@@ -183,7 +184,14 @@ class Topology(BaseModel):
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
+    """The field and problem to report: a field of the earlier format first, then the first."""
+    errors = exc.errors()
+    for err in errors:
+        loc = ".".join(str(p) for p in err["loc"])
+        changed = legacy_field(loc) if err["type"] == "extra_forbidden" else None
+        if changed:
+            return loc, changed
+    err = errors[0]
     loc = ".".join(str(p) for p in err["loc"] if p != "[key]") or "(top level)"
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "string_pattern_mismatch" and NAME_PATTERN in msg:
