@@ -10,6 +10,7 @@ to the workload (TCP 443, open) and the VNet router (TCP 443, closed: RST answer
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import sys
 import tempfile
 import time
@@ -61,13 +62,14 @@ def _path(use_lab: bool) -> Iterator[tuple[list[ProbeTarget], str]]:
         lab = Lab(topo, run_root=Path(root))
         lab.up()
         try:
-            router = topo.workload_address.rsplit(".", 1)[0] + ".1"  # the VNet router
+            subnet = next(iter(topo.azure.subnets.values())).prefix
+            router = str(ipaddress.IPv4Network(subnet)[1])  # the VNet router holds the first
             yield (
                 [
                     ProbeTarget(topo.workload_address, tcp_port=topo.azure.workload_tcp_port),
                     ProbeTarget(router, tcp_port=topo.azure.workload_tcp_port),
                 ],
-                lab.namespace("onprem-host"),
+                lab.namespace(topo.probe_host),
             )
         finally:
             lab.down()

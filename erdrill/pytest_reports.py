@@ -196,6 +196,7 @@ def _attach(
                 "failover": record.failover.outage_ms if record.failover else None,
                 "failback": record.failback.outage_ms if record.failback else None,
             },
+            sustain_s=drill.settings.sustain_s,
         )
         files["timeline"] = "timeline.png"
         ar.attach_samples(samples, secrets=secrets)

@@ -202,7 +202,8 @@ class LabBackend(CircuitLinks, ResourceBackend):
                 "nextHopType": "VnetLocal",
             },
         ]
-        vnet_table = next((t for t in self.lab.route_tables() if t.owner == "vnet"), None)
+        vnet = topo.azure.vnet_node
+        vnet_table = next((t for t in self.lab.route_tables() if t.owner == vnet), None)
         if vnet_table is None:
             return routes
         er_learned = self.learned_routes(self.names.er_gateway)

@@ -168,6 +168,11 @@ class Topology(BaseModel):
         return self.onprem.lan
 
     @property
+    def probe_host(self) -> str:
+        """The node that sends the drill's probes: the first on-premises host."""
+        return next(iter(self.onprem.hosts))
+
+    @property
     def host_address(self) -> str:
         """The probe source: the first on-premises host."""
         return next(iter(self.onprem.hosts.values()))

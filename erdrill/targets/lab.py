@@ -150,7 +150,7 @@ class LabTarget:
         return seen
 
     def probe_namespace(self) -> str | None:
-        return self.lab.namespace("onprem-host")
+        return self.lab.namespace(self.lab.topology.probe_host)
 
     def allowed_networks(self) -> list[str]:
         return [str(n) for n in self.lab.topology.networks]
