@@ -25,6 +25,7 @@ from erdrill.drill.engine import Drill
 from erdrill.lab.topology import load_topology
 from erdrill.session import DrillSession, install_interrupt_handlers, session_exit_code
 from erdrill.targets.target import Target
+from erdrill.targets.vpn_ceiling import check_probe_rate
 
 __all__ = ["SESSION"]
 
@@ -89,7 +90,10 @@ def resolve_options(config: pytest.Config) -> DrillOptions:
         raise ConfigError("--target", "azure", "the drill config has no [azure] section",
                           "give --drill-config with an [azure] section (see examples/azure.toml)")  # fmt: skip
     if options.target == "lab" or config.getoption("lab_topology") is not None:
-        load_topology(config.getoption("lab_topology"))
+        topology = load_topology(config.getoption("lab_topology"))
+        if options.target == "lab":  # before the lab is built: its VPN path must carry it
+            source = str(config.getoption("drill_config") or "the default drill config")
+            check_probe_rate(topology, options.settings.rate, source)
     return options
 
 

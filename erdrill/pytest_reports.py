@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,16 +260,27 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
         return
     terminalreporter.write_sep("=", "erdrill drill summary")
     if records:
-        writer = getattr(terminalreporter, "_tw", None)  # the terminal's width, at most 100
-        width = min(int(getattr(writer, "fullwidth", 100)), 100)
-        terminalreporter.write(render_summary(records, width=width))
+        terminalreporter.write(render_summary(records, width=_width(terminalreporter)))
         _write_findings(terminalreporter, config, records)
         _write_freshness(terminalreporter, config, records)
         terminalreporter.write_line(f"drill history: {HISTORY_PATH}")
         if _results_dir(config) is not None:
             terminalreporter.write_line("HTML report: erdrill report")
     for line in config.stash.get(_PROBLEMS, []):  # with those found while summarising
-        terminalreporter.write_line(f"erdrill: report problem: {line}", red=True)
+        _write(terminalreporter, f"erdrill: report problem: {line}", red=True)
+
+
+def _width(terminalreporter: Any) -> int:
+    """The terminal's width, at most 100 columns."""
+    writer = getattr(terminalreporter, "_tw", None)
+    return min(int(getattr(writer, "fullwidth", 100)), 100)
+
+
+def _write(terminalreporter: Any, line: str, **markup: bool) -> None:
+    """A line of the summary, wrapped to the summary's width (continued lines indented)."""
+    lead = " " * (len(line) - len(line.lstrip()) + 2)
+    for part in textwrap.wrap(line, _width(terminalreporter), subsequent_indent=lead) or [""]:
+        terminalreporter.write_line(part, **markup)
 
 
 def _write_findings(
@@ -289,7 +301,7 @@ def _write_findings(
     if lines:
         terminalreporter.write_line("findings:")
         for line in lines:
-            terminalreporter.write_line(f"  {line}")
+            _write(terminalreporter, f"  {line}")
 
 
 def _write_freshness(
@@ -309,11 +321,12 @@ def _write_freshness(
     others = [f.label for f in targets if f.key not in drilled and f.overdue]
     terminalreporter.write_line("drill freshness:")
     for line in freshness.freshness_lines(mine):
-        terminalreporter.write_line(f"  {line}", red="OVERDUE" in line)
+        _write(terminalreporter, f"  {line}", red="OVERDUE" in line)
     if others:
         shown = "; ".join(others[:5]) + ("; ..." if len(others) > 5 else "")
-        terminalreporter.write_line(
-            f"  {len(others)} other target(s) in the drill history are overdue: {shown}"
+        _write(
+            terminalreporter,
+            f"  {len(others)} other target(s) in the drill history are overdue: {shown}",
         )
     try:
         _front_page(config, records, mine)
