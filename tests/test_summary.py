@@ -99,3 +99,11 @@ def test_a_drill_that_stopped_early_still_says_why() -> None:
     rec = _drill("04", PLAN, fault="provider-link-down", verdict="aborted", phase="failover",
                  message="lab build failed")  # fmt: skip
     assert "lab build failed" in render_summary([rec])
+
+
+def test_a_demonstration_with_many_findings_names_the_first_and_counts_the_rest() -> None:
+    found = ["asymmetric routing: the return direction", "more-specific prefixes", "no backup"]
+    rec = _drill("05", "More-specific prefixes", tags=["misconfigured"], findings=found)
+    text = render_summary([rec], width=100)
+    assert _lines_holding(text, f"caught {found[0]} (and 2 more findings)")
+    assert "no backup" not in text

@@ -83,7 +83,9 @@ def _no_figures(rec: DrillRecord) -> Text:
     """What a drill without transitions did: the steady state it checked, or why it stopped."""
     if rec.fault is None and rec.verdict == Verdict.PASSED:
         if "misconfigured" in rec.tags:
-            caught = "; ".join(rec.findings) or rec.message or "the misconfiguration"
+            first = rec.findings[0] if rec.findings else rec.message or "the misconfiguration"
+            more = len(rec.findings) - 1
+            caught = first + (f" (and {more} more finding{'s' * (more > 1)})" if more > 0 else "")
             return Text(f"demonstration: the steady-state check caught {caught}", style="green")
         checks = f"{len(rec.checks)} checks" if rec.checks else "its checks"
         return Text(f"steady state held: {checks}, no fault{_where(rec)}", style="green")
