@@ -4,8 +4,6 @@ limit; the limit is the one measured on this machine (benchmarks/vpn_ceiling.py 
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,6 @@ from erdrill.targets.vpn_ceiling import (
     total_probe_rate,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-PYTEST = str(REPO / ".venv" / "bin" / "pytest")
 REDUNDANT = load_topology(DEFAULT_TOPOLOGY.parent / "redundant.yaml")
 
 
@@ -61,32 +57,3 @@ def test_the_search_finds_the_highest_clean_rate() -> None:
     assert [t.total for t in tries[:4]] == [1000, 2000, 4000, 8000]
     assert search_ceiling(link, start=7000)[0] == 0
     assert search_ceiling(link, start=1000, most=3000)[0] == 2000  # never lost: the last tried
-
-
-def test_pytest_features_refuses_before_building_anything(tmp_path: Path) -> None:
-    config = tmp_path / "fast.toml"
-    config.write_text("[drill]\nprobe_rate = 5000\n")
-    drills = tmp_path / "drills"
-    proc = subprocess.run(
-        [
-            PYTEST,
-            "features/",
-            "-p",
-            "no:cacheprovider",
-            "--drills-dir",
-            str(drills),
-            "--drill-config",
-            str(config),
-        ],
-        cwd=REPO,
-        env={**os.environ, "ERDRILL_STATE_DIR": str(tmp_path / "state")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    out = proc.stdout + proc.stderr
-    errors = [line for line in out.splitlines() if line.startswith("ERROR:")]
-    assert proc.returncode == 4 and len(errors) == 1 and "Traceback" not in out, out
-    assert str(config) in errors[0] and "[drill] probe_rate: 5000/s x 2 flows" in errors[0]
-    assert not drills.exists()
