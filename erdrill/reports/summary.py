@@ -164,7 +164,7 @@ def _figure_cells(
         value = getattr(figures, name)
         limit = limit_for(rec, transition, name)
         if value is None:
-            cells.append(Text("-" if limit is None else f"- (limit {limit:g})"))
+            cells.append(Text("-" if limit is None else f"- (<= {limit:g})"))
         elif limit is None:
             cells.append(Text(f"{value:.0f}"))
         elif value > limit:
