@@ -39,8 +39,9 @@ def many_flows(flows: int, rate: float) -> None:
             target = LabTarget(lab)
             hosts = [t.address for t in target.probe_targets()]
             # each ProbeTarget is two flows (ICMP echo + TCP SYN); vary the TCP port
+            port = topo.azure.workload_tcp_port
             targets = [
-                ProbeTarget(hosts[i % len(hosts)], tcp_port=443 + i // len(hosts), name=f"f{i}")
+                ProbeTarget(hosts[i % len(hosts)], tcp_port=port + i // len(hosts), name=f"f{i}")
                 for i in range(flows // 2)
             ]
             prober = Prober(targets, rate=rate, namespace=target.probe_namespace()).start()

@@ -25,6 +25,7 @@ from erdrill.drill.engine import Drill
 from erdrill.lab.topology import load_topology
 from erdrill.session import DrillSession, install_interrupt_handlers, session_exit_code
 from erdrill.targets.target import Target
+from erdrill.targets.vpn_ceiling import check_probe_rate
 
 __all__ = ["SESSION"]
 
@@ -89,7 +90,10 @@ def resolve_options(config: pytest.Config) -> DrillOptions:
         raise ConfigError("--target", "azure", "the drill config has no [azure] section",
                           "give --drill-config with an [azure] section (see examples/azure.toml)")  # fmt: skip
     if options.target == "lab" or config.getoption("lab_topology") is not None:
-        load_topology(config.getoption("lab_topology"))
+        topology = load_topology(config.getoption("lab_topology"))
+        if options.target == "lab":  # before the lab is built: its VPN path must carry it
+            source = str(config.getoption("drill_config") or "the default drill config")
+            check_probe_rate(topology, options.settings.rate, source)
     return options
 
 
@@ -221,11 +225,17 @@ def drill(
     request: pytest.FixtureRequest, drill_session: DrillSession, target: Target
 ) -> Iterator[Drill]:
     """One drill per scenario; closed by `pytest_bdd_after_scenario` with its verdict."""
+    gherkin = report_session.gherkin_scenario(request.node)
+    name = gherkin.title if gherkin else request.node.name
     if target is drill_session.target:
-        d = drill_session.new_drill(request.node.name)
+        d = drill_session.new_drill(name)
     else:  # a scenario's own target (a separate lab): its own lock
-        d = Drill(target, drill_session.options.settings, scenario=request.node.name,
+        d = Drill(target, drill_session.options.settings, scenario=name,
                   drills_dir=drill_session.drills_dir)  # fmt: skip
+    if gherkin is not None:  # named as in the feature file and the Allure report
+        d.record.feature, d.record.example, d.record.tags = (
+            gherkin.feature, gherkin.example, gherkin.tags,
+        )  # fmt: skip
     d.progress = _progress_line(request.config)
     request.config.hook.pytest_erdrill_drill_created(drill=d)
     request.node.erdrill_drill = d
@@ -253,8 +263,11 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, step: Any, **_: Any) 
             reporter.write_line(f"      {step.keyword} {step.name}")
 
 
-def pytest_bdd_after_step(request: pytest.FixtureRequest, **_: Any) -> None:
+def pytest_bdd_after_step(request: pytest.FixtureRequest, step: Any, **_: Any) -> None:
     request.node.erdrill_steps["done"] += 1
+    d: Drill | None = getattr(request.node, "erdrill_drill", None)
+    if d is not None and not d.closed and step.type == "then":  # what the drill checked
+        d.record.checks = [*d.record.checks, step.name]
 
 
 def pytest_bdd_step_error(

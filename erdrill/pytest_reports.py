@@ -1,4 +1,4 @@
-"""Glue between a pytest drill session and the report library (called from the root conftest).
+"""Glue between a pytest drill session and the report library (called from the pytest plugin).
 
 * `start(config, target)`: register the target's secrets, write environment.properties,
   executor.json and categories.json into the Allure results folder;
@@ -19,7 +19,10 @@ terminal summary (and raise nothing).
 from __future__ import annotations
 
 import json
+import os
+import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,14 @@ from erdrill.reports.summary import render_summary
 from erdrill.reports.timeline import readable_title
 from erdrill.targets.target import Target
 
-__all__ = ["HISTORY_PATH", "scenario_finished", "start", "terminal_summary"]
+__all__ = [
+    "HISTORY_PATH",
+    "GherkinScenario",
+    "gherkin_scenario",
+    "scenario_finished",
+    "start",
+    "terminal_summary",
+]
 
 HISTORY_PATH = history.DEFAULT_HISTORY
 _RECORDS = pytest.StashKey[list[DrillRecord]]()
@@ -158,7 +168,8 @@ def _attach(
         limits=record.limits,
         disruptive=node.get_closest_marker("disruptive") is not None,
     )
-    name = _scenario_name(node)
+    scenario = gherkin_scenario(node)
+    name = scenario.title if scenario else ""
     node.config.stash.setdefault(_NAMES, {})[record.run_id] = name
     intro = _scenario_description(node)
     ar.describe_html(drill_description_html(record, assessment, fresh, intro), secrets)
@@ -186,6 +197,7 @@ def _attach(
                 "failover": record.failover.outage_ms if record.failover else None,
                 "failback": record.failback.outage_ms if record.failback else None,
             },
+            sustain_s=drill.settings.sustain_s,
         )
         files["timeline"] = "timeline.png"
         ar.attach_samples(samples, secrets=secrets)
@@ -197,18 +209,34 @@ def _attach(
     ar.attach_record(record, drill.path, secrets)
 
 
-def _scenario_name(node: pytest.Item) -> str:
-    """The Gherkin scenario's name with its example values filled in ('' if not pytest-bdd)."""
+@dataclass(frozen=True)
+class GherkinScenario:
+    """A scenario as the feature file names it (and the Allure report shows it)."""
+
+    title: str  # the Gherkin title, an outline's <placeholders> filled from its row
+    feature: str  # the feature file, relative as pytest-bdd reads it (features/x.feature)
+    example: dict[str, str]  # the outline row's values ({} for a plain scenario)
+    tags: list[str]  # the scenario's and its feature's tags, sorted
+
+
+def gherkin_scenario(node: pytest.Item) -> GherkinScenario | None:
+    """The pytest-bdd scenario behind a test item (None if it is not one)."""
     try:
         from pytest_bdd.scenario import scenario_wrapper_template_registry
 
         function: Any = getattr(node, "function", None)
-        template = scenario_wrapper_template_registry[function]
-        callspec = getattr(node, "callspec", None)
-        example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
-        return str(template.render(example).name)
+        template: Any = scenario_wrapper_template_registry[function]
     except Exception:
-        return ""
+        return None
+    callspec = getattr(node, "callspec", None)
+    example = dict(callspec.params.get("_pytest_bdd_example", {})) if callspec else {}
+    feature = template.feature
+    return GherkinScenario(
+        title=str(template.render(example).name),
+        feature=os.path.normpath(str(feature.rel_filename)),
+        example={str(k): str(v) for k, v in example.items()},
+        tags=sorted({*template.tags, *feature.tags}),
+    )
 
 
 def _scenario_description(node: pytest.Item) -> str:
@@ -232,16 +260,27 @@ def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
         return
     terminalreporter.write_sep("=", "erdrill drill summary")
     if records:
-        writer = getattr(terminalreporter, "_tw", None)
-        width = max(int(getattr(writer, "fullwidth", 120)), 120)
-        terminalreporter.write(render_summary(records, width=width))
+        terminalreporter.write(render_summary(records, width=_width(terminalreporter)))
         _write_findings(terminalreporter, config, records)
         _write_freshness(terminalreporter, config, records)
         terminalreporter.write_line(f"drill history: {HISTORY_PATH}")
         if _results_dir(config) is not None:
             terminalreporter.write_line("HTML report: erdrill report")
     for line in config.stash.get(_PROBLEMS, []):  # with those found while summarising
-        terminalreporter.write_line(f"erdrill: report problem: {line}", red=True)
+        _write(terminalreporter, f"erdrill: report problem: {line}", red=True)
+
+
+def _width(terminalreporter: Any) -> int:
+    """The terminal's width, at most 100 columns."""
+    writer = getattr(terminalreporter, "_tw", None)
+    return min(int(getattr(writer, "fullwidth", 100)), 100)
+
+
+def _write(terminalreporter: Any, line: str, **markup: bool) -> None:
+    """A line of the summary, wrapped to the summary's width (continued lines indented)."""
+    lead = " " * (len(line) - len(line.lstrip()) + 2)
+    for part in textwrap.wrap(line, _width(terminalreporter), subsequent_indent=lead) or [""]:
+        terminalreporter.write_line(part, **markup)
 
 
 def _write_findings(
@@ -262,7 +301,7 @@ def _write_findings(
     if lines:
         terminalreporter.write_line("findings:")
         for line in lines:
-            terminalreporter.write_line(f"  {line}")
+            _write(terminalreporter, f"  {line}")
 
 
 def _write_freshness(
@@ -282,11 +321,12 @@ def _write_freshness(
     others = [f.label for f in targets if f.key not in drilled and f.overdue]
     terminalreporter.write_line("drill freshness:")
     for line in freshness.freshness_lines(mine):
-        terminalreporter.write_line(f"  {line}", red="OVERDUE" in line)
+        _write(terminalreporter, f"  {line}", red="OVERDUE" in line)
     if others:
         shown = "; ".join(others[:5]) + ("; ..." if len(others) > 5 else "")
-        terminalreporter.write_line(
-            f"  {len(others)} other target(s) in the drill history are overdue: {shown}"
+        _write(
+            terminalreporter,
+            f"  {len(others)} other target(s) in the drill history are overdue: {shown}",
         )
     try:
         _front_page(config, records, mine)

@@ -24,7 +24,7 @@ from erdrill.core.paths import ON_EXPRESSROUTE
 from erdrill.core.settings import DrillSettings
 from erdrill.drill.engine import Drill
 from erdrill.lab.lab import Lab
-from erdrill.lab.topology import load_topology
+from erdrill.lab.topology import DEFAULT_TOPOLOGY, load_topology
 from erdrill.targets.azure import AzureTarget, arm_connection, undo_azure_entry
 from erdrill.targets.azure.link_failover import CircuitLinkFailover, link_tests
 
@@ -52,7 +52,7 @@ def parsed(text: str) -> DrillConfig:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("link-failover")
-    topology = load_topology(ROOT / "erdrill" / "lab" / "topologies" / "redundant.yaml")
+    topology = load_topology(DEFAULT_TOPOLOGY.parent / "redundant.yaml")
     lab = Lab(topology.model_copy(update={"prefix": PREFIX}), run_root=root / "labs")
     lab.up(timeout=60)
     yield lab

@@ -187,11 +187,11 @@ def test_the_title_names_the_gherkin_scenario_not_the_pytest_id(
     )
     pytester.makeconftest(
         """
-        from erdrill.pytest_reports import _scenario_name
+        from erdrill.pytest_reports import gherkin_scenario
 
         def pytest_collection_modifyitems(items):
             with open("names.txt", "w") as f:
-                f.writelines(f"{item.name} => {_scenario_name(item)}\\n" for item in items)
+                f.writelines(f"{item.name} => {gherkin_scenario(item).title}\\n" for item in items)
         """
     )
     result = pytester.runpytest(
@@ -204,3 +204,27 @@ def test_the_title_names_the_gherkin_scenario_not_the_pytest_id(
         "provider-link-down: traffic moves to the VPN and comes back",
         "test_the_documented_test_plan => The documented test plan",
     ]
+
+
+def test_a_panel_covers_the_path_change_and_its_sustain_period() -> None:
+    """The documented plan's failback: restored at +4.06 s, the path back at +8.6 s, no loss."""
+    restore_s, back_s, sustain_s = 4.06, 8.6, 2.0
+    samples = [
+        Sample("10.1.1.4", Protocol.ICMP, seq, T0 + seq * 0.01, T0 + seq * 0.01 + 0.002,
+               Outcome.REPLY)
+        for seq in range(1200)
+    ]  # fmt: skip
+    events = [
+        {"wall": T0 + 1.0, "kind": "fault", "detail": "provider-link-down"},
+        {"wall": T0 + restore_s, "kind": "restore", "detail": "provider-link-down"},
+    ]
+    spans = [
+        (T0, T0 + 1.1, "expressroute"),
+        (T0 + 1.1, T0 + back_s, "vpn"),
+        (T0 + back_s, T0 + 12.0, "expressroute"),
+    ]
+    fig = timeline_figure(samples, events, spans, sustain_s=sustain_s)
+    for name, change in (("failover", 1.1), ("failback", back_s)):
+        lo, hi = panels(fig)[f"transition:{name}"].get_xlim()
+        assert lo < change and hi >= change + sustain_s, (name, lo, hi)
+    assert [t.changed_at for t in transitions(samples, events, spans)] == [T0 + 1.1, T0 + back_s]

@@ -212,3 +212,36 @@ def test_overrides_of_the_default_never_crash(over: dict[str, object]) -> None:
         parse_topology(data, "fuzz.yaml")
     except ConfigError as exc:
         assert "\n" not in str(exc)
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_topology_in_the_earlier_format_is_told_the_format_changed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_topology(FIXTURES / "single-workload-topology.yaml")
+    message = str(caught.value)
+    assert "\n" not in message and "check the spelling" not in message
+    assert "onprem.host: the topology format changed: onprem.host is now onprem.hosts" in message
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "new"),
+    [
+        ("azure", "workload", "10.1.1.4/24", "azure.subnets.<name>.hosts"),
+        ("onprem", "er_address", "172.16.0.1/30", "expressroute.circuits[].primary.peering"),
+        ("azure", "vpn_gateway", "10.1.255.229", "vpn.instances"),
+    ],
+)
+def test_each_field_of_the_earlier_format_names_its_new_field(
+    section: str, field: str, value: str, new: str
+) -> None:
+    data = variant(**{f"{section}__{field}": value})
+    with pytest.raises(ConfigError, match="format changed") as caught:
+        parse_topology(data)
+    assert f"{section}.{field} is now {new}" in str(caught.value)
+
+
+def test_a_misspelt_field_is_still_a_spelling_error() -> None:
+    with pytest.raises(ConfigError, match="unknown field; check the spelling"):
+        parse_topology(variant(azure__workload_tcp_prot=443))

@@ -32,6 +32,8 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, str]:
         ("rate.toml", "[drill]\nprobe_rate = -5\n", "drill.probe_rate", "correct the value"),
         ("unknown.toml", "[drill]\nprobe_rat = 5\n", "drill.probe_rat", ""),
         ("limits.toml", "[drill]\nabort_limit_s = 1\n", "abort_limit_s", "at least"),
+        # 20,000 probes/s in all: above what the lab's VPN path carries (test_vpn_ceiling.py)
+        ("vpn.toml", "[drill]\nprobe_rate = 10000\n", "[drill] probe_rate: 10000/s x 2", "at most"),
     ],
 )
 def test_bad_drill_config(tmp_path: Path, name: str, text: str, field: str, fix: str) -> None:

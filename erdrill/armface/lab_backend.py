@@ -4,7 +4,8 @@ the VNet router's FIB, and the lab's fault for a disabled peering.
 Mapping (lab -> ARM):
 - learned routes of er-gateway / vpn-gateway: BIRD `show route all` in that node; the AS
   path is written ARM's way ("12076-65010"), origin EBgp/IBgp (Network for VNet prefixes),
-  weight 32769 for routes through 12076 and 32768 otherwise, as Azure shows them.
+  weight 32769 for routes through the lab's MSEE AS (12076, as Microsoft's) and 32768
+  otherwise, as Azure shows them.
 - BGP peer status: the node's BGP sessions (`show protocols all`), established -> Connected.
 - effective routes of the workload NIC: the VNet router's BGP routes; a route to the ER
   gateway shows the MSEE addresses as next hops, a route to the VPN gateway its address.
@@ -146,6 +147,7 @@ class LabBackend(CircuitLinks, ResourceBackend):
 
     def learned_routes(self, gateway: str) -> list[dict[str, Any]]:
         vnet = self._vnet()
+        msee_asn = str(self.lab.topology.expressroute.asn)  # 12076 as in Azure, unless renamed
         out = []
         for node, local in self._gateway_nodes[gateway].items():
             for r in parse_bird_routes(self.lab.birdc(node, "show route all")):
@@ -164,7 +166,7 @@ class LabBackend(CircuitLinks, ResourceBackend):
                         "sourcePeer": r.next_hop or local,
                         "origin": origin,
                         "asPath": "-".join(r.as_path),
-                        "weight": 32769 if "12076" in r.as_path else 32768,
+                        "weight": 32769 if msee_asn in r.as_path else 32768,
                     }
                 )
         return out
@@ -202,7 +204,8 @@ class LabBackend(CircuitLinks, ResourceBackend):
                 "nextHopType": "VnetLocal",
             },
         ]
-        vnet_table = next((t for t in self.lab.route_tables() if t.owner == "vnet"), None)
+        vnet, msee_asn = topo.azure.vnet_node, str(topo.expressroute.asn)
+        vnet_table = next((t for t in self.lab.route_tables() if t.owner == vnet), None)
         if vnet_table is None:
             return routes
         er_learned = self.learned_routes(self.names.er_gateway)
@@ -212,7 +215,7 @@ class LabBackend(CircuitLinks, ResourceBackend):
                     {
                         lr["nextHop"]
                         for lr in er_learned
-                        if lr["network"] == e.prefix and "12076" in lr["asPath"]
+                        if lr["network"] == e.prefix and msee_asn in lr["asPath"].split("-")
                     }
                 )
                 hops = hops or [topo.azure.er_gateway]

@@ -122,7 +122,11 @@ class DrillRecord(BaseModel):
     run_id: str
     target: str
     fault: str | None = None
-    scenario: str = ""
+    scenario: str = ""  # the Gherkin title (an outline's row filled in)
+    feature: str = ""  # the feature file it comes from (features/lab_faults.feature)
+    example: dict[str, str] = Field(default_factory=dict)  # the outline row's values
+    tags: list[str] = Field(default_factory=list)  # the scenario's tags (misconfigured, ...)
+    checks: list[str] = Field(default_factory=list)  # the scenario's Then steps that held
     started_at: str
     finished_at: str | None = None
     verdict: Verdict = Verdict.ABORTED

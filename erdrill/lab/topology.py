@@ -36,6 +36,7 @@ from erdrill.lab.topology_fields import (
     Timers,
     Vpn,
 )
+from erdrill.lab.topology_legacy import legacy_field
 
 __all__ = [
     "DEFAULT_TOPOLOGY",
@@ -100,6 +101,8 @@ class Topology(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     prefix: str = Field(default="erd-lab", pattern=r"^[a-z][a-z0-9-]{1,15}$")
     profile: Literal["fast", "azure"] = "fast"
+    # misconfigured on purpose to show a finding: no target to drill (reports/freshness.py)
+    demonstration: bool = False
     onprem: OnPrem
     expressroute: ExpressRoute
     vpn: Vpn
@@ -165,6 +168,11 @@ class Topology(BaseModel):
         return self.onprem.lan
 
     @property
+    def probe_host(self) -> str:
+        """The node that sends the drill's probes: the first on-premises host."""
+        return next(iter(self.onprem.hosts))
+
+    @property
     def host_address(self) -> str:
         """The probe source: the first on-premises host."""
         return next(iter(self.onprem.hosts.values()))
@@ -181,7 +189,14 @@ class Topology(BaseModel):
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
+    """The field and problem to report: a field of the earlier format first, then the first."""
+    errors = exc.errors()
+    for err in errors:
+        loc = ".".join(str(p) for p in err["loc"])
+        changed = legacy_field(loc) if err["type"] == "extra_forbidden" else None
+        if changed:
+            return loc, changed
+    err = errors[0]
     loc = ".".join(str(p) for p in err["loc"] if p != "[key]") or "(top level)"
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "string_pattern_mismatch" and NAME_PATTERN in msg:

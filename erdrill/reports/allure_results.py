@@ -108,9 +108,12 @@ def attach_timeline(
     name: str = "timeline",
     title: str = "Drill timeline",
     outages: Mapping[str, float | None] | None = None,
+    sustain_s: float = 1.0,
 ) -> Path:
     """Plot the timeline to `out` (see `reports.timeline.plot_timeline`), attach it, return it."""
-    plot_timeline(samples, events, path_spans, out, title=title, outages=outages)
+    plot_timeline(
+        samples, events, path_spans, out, title=title, outages=outages, sustain_s=sustain_s
+    )
     attach_png(out, name)
     return out
 

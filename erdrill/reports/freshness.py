@@ -4,7 +4,9 @@ A target counts as drilled when a drill that injected a fault passed (steady-sta
 alone do not test the backup). Microsoft advises testing the VPN backup at least every
 quarter, so a target without a passing drill within `DEFAULT_INTERVAL_DAYS` (90; override
 with ``ERDRILL_DRILL_INTERVAL_DAYS`` or the ``interval_days`` argument) is overdue.
-Targets are told apart as in `reports.findings.target_key`.
+Targets are told apart as in `reports.findings.target_key`. A demonstration (a lab
+misconfigured on purpose to show a finding: a scenario tagged @misconfigured, or a
+topology with `demonstration: true`) is no target anyone must drill: it is left out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "freshness",
     "freshness_lines",
     "interval_days",
+    "is_demonstration",
     "of_target",
 ]
 
@@ -109,6 +112,14 @@ class TargetFreshness:
         }
 
 
+DEMONSTRATION_TAG = "misconfigured"  # features/steady_state.feature
+
+
+def is_demonstration(record: DrillRecord) -> bool:
+    """A drill of a lab built wrong on purpose (its record's tags or topology say so)."""
+    return DEMONSTRATION_TAG in record.tags or record.labels.get("demonstration") == "yes"
+
+
 def _passed_drill(record: DrillRecord) -> bool:
     return record.verdict == Verdict.PASSED and bool(record.fault)
 
@@ -118,9 +129,13 @@ def freshness(
     now: datetime | None = None,
     interval: float | None = None,
 ) -> list[TargetFreshness]:
-    """Every target in `records` (oldest first, e.g. `reports.history.read`), by label."""
+    """Every target in `records` (oldest first, e.g. `reports.history.read`), by label,
+    but demonstrations (a target any of whose drills is one)."""
     days = interval_days(interval)
     at = now or datetime.now(UTC)
+    records = list(records)
+    shows = {target_key(r) for r in records if is_demonstration(r)}
+    records = [r for r in records if target_key(r) not in shows]
     last: dict[tuple[str, str, str, str], datetime | None] = {}
     passed: dict[tuple[str, str, str, str], tuple[str, datetime]] = {}
     for rec in records:
@@ -152,11 +167,13 @@ def of_target(
     records: Sequence[DrillRecord],
     now: datetime | None = None,
     interval: float | None = None,
-) -> TargetFreshness:
-    """The freshness of `record`'s target from `records` and `record` itself."""
+) -> TargetFreshness | None:
+    """The freshness of `record`'s target from `records` and `record` itself (None for a
+    demonstration)."""
     key = target_key(record)
     mine = [r for r in records if target_key(r) == key and r.run_id != record.run_id]
-    return freshness([*mine, record], now, interval)[0]
+    found = freshness([*mine, record], now, interval)
+    return found[0] if found else None
 
 
 def freshness_lines(entries: Sequence[TargetFreshness]) -> list[str]:

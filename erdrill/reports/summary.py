@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from erdrill.core.outcomes import Verdict
 from erdrill.core.record import DrillRecord, TransitionFigures
 
 __all__ = [
@@ -27,9 +30,9 @@ __all__ = [
 
 TRANSITIONS = ("failover", "failback")
 FIGURES: dict[str, str] = {
-    "loss_derived_ms": "loss-derived\nms",
+    "loss_derived_ms": "loss-\nderived ms",
     "outage_ms": "outage\nms",
-    "first_route_ms": "first route\nms",
+    "first_route_ms": "first\nroute ms",
 }
 
 
@@ -44,14 +47,15 @@ def limit_for(record: DrillRecord, transition: str, figure: str) -> float | None
 def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill summary") -> Table:
     """One row per drill and transition: figures against limits, counts and the outcome.
 
-    The sessions column (first row of a drill; only when a drill kept sessions) counts the
-    long-lived sessions that survived out of those opened.
-
-    The first cell names the drill (scenario, run id, target, fault) and its verdict.
+    The sessions column (only when a drill kept sessions) counts the long-lived sessions
+    that survived out of those opened, on the drill's first transition.
     """
-    table = Table(title=title, header_style="bold")
-    table.add_column("drill", ratio=1, min_width=20, overflow="fold")
-    table.add_column("transition", no_wrap=True)
+    # one space between columns: a drill with sessions still fits 80 columns
+    table = Table(
+        title=title or None, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+        show_edge=False, padding=(0, 1, 0, 0),
+    )  # fmt: skip
+    table.add_column("", no_wrap=True)
     for label in FIGURES.values():
         table.add_column(label, justify="right", min_width=6)
     table.add_column("lost/sent", justify="right", min_width=5)
@@ -65,7 +69,6 @@ def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill su
             figures: TransitionFigures = getattr(rec, transition)
             cells, exceeded = _figure_cells(rec, transition, figures)
             table.add_row(
-                _drill_cell(rec) if i == 0 else "",
                 transition,
                 *cells,
                 f"{figures.lost}/{figures.sent}",
@@ -73,41 +76,54 @@ def summary_table(records: Sequence[DrillRecord], title: str = "erdrill drill su
                 _result(figures, exceeded),
                 end_section=i == len(present) - 1,
             )
-        if not present:
-            note = rec.message or f"no figures (stopped in phase {rec.phase})"
-            blanks = ["-"] * len(FIGURES)
-            table.add_row(
-                _drill_cell(rec),
-                "-",
-                *blanks,
-                "-",
-                *([_sessions(rec)] if sessions else []),
-                Text(note, style="yellow"),
-                end_section=True,
-            )
-    intervals = sorted({r.sampling_interval_ms for r in records if r.sampling_interval_ms})
-    if intervals:
-        table.caption = (
-            "sampling interval "
-            + ", ".join(f"{i:g} ms" for i in intervals)
-            + ": figures are accurate to one interval"
-        )
     return table
 
 
-def _drill_cell(rec: DrillRecord) -> Text:
-    text = Text(rec.scenario or rec.run_id, style="bold")
-    text.append(f"\nrun {rec.run_id}" if rec.scenario else "")
-    text.append(f"\ntarget {rec.target}")
-    if rec.fault:
-        text.append(f", fault {rec.fault}")
-    text.append("\n")
-    text.append_text(_verdict(rec))
-    return text
+def _no_figures(rec: DrillRecord) -> Text:
+    """What a drill without transitions did: the steady state it checked, or why it stopped."""
+    if rec.fault is None and rec.verdict == Verdict.PASSED:
+        if "misconfigured" in rec.tags:
+            first = rec.findings[0] if rec.findings else rec.message or "the misconfiguration"
+            more = len(rec.findings) - 1
+            caught = first + (f" (and {more} more finding{'s' * (more > 1)})" if more > 0 else "")
+            return Text(f"demonstration: the steady-state check caught {caught}", style="green")
+        checks = f"{len(rec.checks)} checks" if rec.checks else "its checks"
+        return Text(f"steady state held: {checks}, no fault{_where(rec)}", style="green")
+    return Text(rec.message or f"no figures (stopped in phase {rec.phase})", style="yellow")
 
 
-def render_summary(records: Sequence[DrillRecord], width: int = 120, color: bool = False) -> str:
-    """The summary table as text, e.g. for `terminalreporter.write` in pytest_terminal_summary."""
+def _where(rec: DrillRecord) -> str:
+    before = rec.paths.get("before")
+    if before is None:
+        return ""
+    if before.forward == before.return_:
+        return f"; forward and return on {before.forward}"
+    return f"; forward on {before.forward}, return on {before.return_}"
+
+
+def _heading(rec: DrillRecord) -> Group:
+    """The drill in words: its title (with the outline row when the title shows none of it),
+    then run, target, fault and verdict."""
+    title = Text(rec.scenario or rec.run_id, style="bold")
+    values = list(rec.example.values())
+    if values and not any(v in (rec.scenario or "") for v in values):
+        title.append(" (" + ", ".join(f"{k} {v}" for k, v in rec.example.items()) + ")")
+    line = Text(" · ".join(p for p in (rec.run_id, rec.target, rec.fault) if p))
+    line.append(" · ")
+    line.append_text(_verdict(rec))
+    return Group(title, _indented(line))
+
+
+def _indented(renderable: RenderableType) -> Padding:
+    return Padding(renderable, (0, 0, 0, 2), expand=False)
+
+
+def render_summary(records: Sequence[DrillRecord], width: int = 100, color: bool = False) -> str:
+    """The summary as text, e.g. for `terminalreporter.write` in pytest_terminal_summary.
+
+    Each drill takes a heading of one or two lines (title; run, target, fault, verdict),
+    then its transitions' figures against their limits, or what it checked instead.
+    """
     buf = io.StringIO()
     console = Console(
         file=buf,
@@ -116,13 +132,27 @@ def render_summary(records: Sequence[DrillRecord], width: int = 120, color: bool
         no_color=not color,
         color_system="standard" if color else None,
     )
-    console.print(summary_table(records))
-    return buf.getvalue()
+    for i, rec in enumerate(records):
+        if i:
+            console.print()
+        console.print(_heading(rec))
+        if rec.failover is None and rec.failback is None:
+            console.print(_indented(_no_figures(rec)))
+        else:
+            console.print(_indented(summary_table([rec], title="")))
+    intervals = sorted({r.sampling_interval_ms for r in records if r.sampling_interval_ms})
+    if intervals:
+        console.print(
+            "sampling interval "
+            + ", ".join(f"{i:g} ms" for i in intervals)
+            + ": figures are accurate to one interval"
+        )
+    return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
 
 
 def print_summary(records: Sequence[DrillRecord], console: Console | None = None) -> None:
-    """Print the summary table to `console` (stdout by default)."""
-    (console or Console()).print(summary_table(records))
+    """Print the summary to `console` (stdout by default)."""
+    (console or Console()).print(render_summary(records), end="")
 
 
 def _figure_cells(
@@ -134,7 +164,7 @@ def _figure_cells(
         value = getattr(figures, name)
         limit = limit_for(rec, transition, name)
         if value is None:
-            cells.append(Text("-" if limit is None else f"- (limit {limit:g})"))
+            cells.append(Text("-" if limit is None else f"- (<= {limit:g})"))
         elif limit is None:
             cells.append(Text(f"{value:.0f}"))
         elif value > limit:

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from erdrill.probes.samples import Sample
 from erdrill.reports.timeline_panels import (
+    DEFAULT_SUSTAIN_S,
     EVENT_STYLES,
     PATH_COLOURS,
     ZOOM_MAX_S,
@@ -85,9 +86,12 @@ def plot_timeline(
     *,
     title: str = "Drill timeline",
     outages: Mapping[str, float | None] | None = None,
+    sustain_s: float = DEFAULT_SUSTAIN_S,
 ) -> Path:
     """Draw the drill (see `timeline_figure`) as a PNG at `out` and return `out`."""
-    fig = timeline_figure(samples, events, path_spans, title=title, outages=outages)
+    fig = timeline_figure(
+        samples, events, path_spans, title=title, outages=outages, sustain_s=sustain_s
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", metadata={"Software": None})
     return out
@@ -100,6 +104,7 @@ def timeline_figure(
     *,
     title: str = "Drill timeline",
     outages: Mapping[str, float | None] | None = None,
+    sustain_s: float = DEFAULT_SUSTAIN_S,
 ) -> Figure:
     """The timeline as a matplotlib Figure (Agg canvas, nothing global touched).
 
@@ -107,7 +112,8 @@ def timeline_figure(
     unreachables marked along the bottom of the row; fault/restore/route events
     (``{"wall": s, "kind": ..., "detail": ...}``) as vertical lines; `path_spans`
     (``(start, end, path)`` in wall-clock seconds) shaded behind every row. Below, a
-    panel per transition spans a few seconds around its event (at most `ZOOM_MAX_S`),
+    panel per transition spans a few seconds around its event (at most `ZOOM_MAX_S`, but
+    always the path change and the `sustain_s` after it),
     the outage shaded and labelled in ms: the figure from `outages` (``{"failover":
     ms, "failback": ms}``, e.g. the drill record's) when given, else measured from the
     samples. The time axis is seconds since the first sample or event. Axes carry
@@ -120,7 +126,7 @@ def timeline_figure(
     instants = [s.sent for s in samples] + [float(e["wall"]) for e in events]
     instants += [t for span in path_spans for t in span[:2]]
     t0 = min(instants) if instants else 0.0
-    windows = transitions(samples, events) if samples else []
+    windows = transitions(samples, events, path_spans) if samples else []
 
     rows = len(names) + (1 if windows else 0)
     ratios = [1.0] * len(names) + ([1.5] if windows else [])
@@ -159,7 +165,7 @@ def timeline_figure(
         zoom = fig.add_subplot(grid[len(names), k])
         zoom.set_label(f"transition:{window.name}")
         figure_ms = (outages or {}).get(window.name)  # the record's figure: first of each
-        draw_transition(zoom, window, flows, events, path_spans, t0, figure_ms)
+        draw_transition(zoom, window, flows, events, path_spans, t0, figure_ms, sustain_s)
     fig.suptitle(title, fontsize=11)
     fig.legend(handles=legend_handles(), loc="outside lower center", ncol=6, fontsize=8)
     return fig

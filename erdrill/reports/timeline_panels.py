@@ -19,6 +19,7 @@ from erdrill.probes.samples import Outcome, Sample
 from erdrill.reports.timeline_windows import Transition
 
 __all__ = [
+    "DEFAULT_SUSTAIN_S",
     "EVENT_STYLES",
     "PATH_COLOURS",
     "ZOOM_MAX_S",
@@ -53,6 +54,9 @@ ZOOM_MAX_S = 9.0
 """The widest a transition panel gets (seconds), whatever the outage."""
 _ZOOM_BEFORE_S = 1.0
 _ZOOM_AFTER_S = 3.0
+_ZOOM_MARGIN_S = 0.5
+DEFAULT_SUSTAIN_S = 1.0
+"""How long a new path is held before the drill counts it (probes/measure.py's default)."""
 _RTT_PERCENTILE = 99.0
 _OUTAGE_COLOUR = "#e74c3c"
 _CLIPPED: dict[str, Any] = {"marker": "^", "color": "#8e44ad"}
@@ -67,14 +71,21 @@ def draw_transition(
     path_spans: Sequence[tuple[float, float, str]],
     t0: float,
     figure_ms: float | None,
+    sustain_s: float = DEFAULT_SUSTAIN_S,
 ) -> None:
-    """A transition panel: a few seconds around `window`'s event, its outage shaded and labelled."""
+    """A transition panel: a few seconds around `window`'s event, its outage shaded and labelled.
+
+    It covers the path change and the `sustain_s` after it (the drill's sustained
+    recovery), however late the change came.
+    """
     lo = window.event_at - _ZOOM_BEFORE_S
     hi = window.event_at + _ZOOM_AFTER_S
     if window.outage is not None:
         lo = min(lo, window.outage[0] - 0.5)
         hi = max(hi, window.outage[1] + 1.0)
     hi = min(hi, lo + ZOOM_MAX_S)
+    if window.changed_at is not None:  # the change and its sustain period, always
+        hi = max(hi, window.changed_at + sustain_s + _ZOOM_MARGIN_S)
     inside = {name: [s for s in flow if lo <= s.sent <= hi] for name, flow in sorted(flows.items())}
     draw_spans(ax, path_spans, t0)
     replies = [r for flow in inside.values() for s in flow if (r := _rtt(s)) is not None]

@@ -1,5 +1,5 @@
 """Transition windows of a drill: one per fault (failover) and restore (failback),
-each with the longest outage any flow saw after its event.
+each with the longest outage any flow saw after its event and when the path changed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from erdrill.probes.samples import Sample
 
 __all__ = [
     "Transition",
+    "path_change",
     "transitions",
 ]
 
@@ -25,7 +26,8 @@ class Transition:
 
     `outage` is (last reply before the loss, first reply after it) in wall-clock seconds
     for the flow with the longest loss, None without loss; `open_ended` when no reply
-    came back before the window ended.
+    came back before the window ended; `changed_at` when the path moved off the one it
+    was on at the event (None: it did not within the window, or no path was watched).
     """
 
     name: str  # failover, failback (numbered when repeated)
@@ -33,14 +35,20 @@ class Transition:
     window_end: float
     outage: tuple[float, float] | None
     open_ended: bool = False
+    changed_at: float | None = None
 
     @property
     def outage_ms(self) -> float | None:
         return None if self.outage is None else (self.outage[1] - self.outage[0]) * 1000.0
 
 
-def transitions(samples: Sequence[Sample], events: Sequence[Mapping[str, Any]]) -> list[Transition]:
-    """A transition per fault (failover) and restore (failback) event, oldest first."""
+def transitions(
+    samples: Sequence[Sample],
+    events: Sequence[Mapping[str, Any]],
+    path_spans: Sequence[tuple[float, float, str]] = (),
+) -> list[Transition]:
+    """A transition per fault (failover) and restore (failback) event, oldest first;
+    `path_spans` (``(start, end, path)``) date each one's path change."""
     marks = sorted(
         (float(e["wall"]), _TRANSITION_OF[str(e.get("kind"))])
         for e in events
@@ -54,8 +62,20 @@ def transitions(samples: Sequence[Sample], events: Sequence[Mapping[str, Any]]) 
         label = name if seen[name] == 1 else f"{name} {seen[name]}"
         end = marks[i + 1][0] if i + 1 < len(marks) else (last_sent if last_sent else at)
         span, open_ended = _longest_outage(samples, at, max(end, at))
-        out.append(Transition(label, at, max(end, at), span, open_ended))
+        changed = path_change(path_spans, at, max(end, at))
+        out.append(Transition(label, at, max(end, at), span, open_ended, changed))
     return out
+
+
+def path_change(
+    path_spans: Sequence[tuple[float, float, str]], at: float, until: float
+) -> float | None:
+    """When the path first moved off the one it was on at `at`, no later than `until`."""
+    ordered = sorted(path_spans)
+    before = [p for start, end, p in ordered if start <= at]
+    if not before:
+        return None
+    return next((s for s, _, p in ordered if at < s <= until and p != before[-1]), None)
 
 
 def _longest_outage(

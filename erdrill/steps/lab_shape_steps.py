@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given, parsers, then
 
+from erdrill.core.settings import DrillOptions
 from erdrill.drill.engine import Drill
 from erdrill.lab.topology import load_topology
 from erdrill.targets.lab import LabTarget
+from erdrill.targets.vpn_ceiling import check_probe_rate
 
 __all__ = ["shape_prefix"]
 
@@ -35,11 +37,16 @@ def shaped_labs(pytestconfig: pytest.Config) -> Iterator[dict[str, LabTarget]]:
 
 @given(parsers.parse('the lab built from the topology "{shape}"'), target_fixture="target")
 def shaped_lab(
-    shape: str, shaped_labs: dict[str, LabTarget], pytestconfig: pytest.Config
+    shape: str,
+    shaped_labs: dict[str, LabTarget],
+    pytestconfig: pytest.Config,
+    options: DrillOptions,
 ) -> LabTarget:
     if shape not in shaped_labs:
         prefix = shape_prefix(pytestconfig.getoption("lab_topology"), shape)
-        shaped_labs[shape] = LabTarget.shipped(shape, prefix)
+        target = LabTarget.shipped(shape, prefix)
+        check_probe_rate(target.lab.topology, options.settings.rate)  # before it is built
+        shaped_labs[shape] = target
     return shaped_labs[shape]
 
 

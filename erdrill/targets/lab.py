@@ -78,7 +78,7 @@ class LabTarget:
             "topology": self.lab.topology.name,
             "lab prefix": self.lab.topology.prefix,
             "timer profile": self.lab.topology.profile,
-        }
+        } | ({"demonstration": "yes"} if self.lab.topology.demonstration else {})
 
     def ensure_ready(self) -> None:
         self.lab.up(expect_expressroute=self.expect_expressroute)
@@ -150,7 +150,7 @@ class LabTarget:
         return seen
 
     def probe_namespace(self) -> str | None:
-        return self.lab.namespace("onprem-host")
+        return self.lab.namespace(self.lab.topology.probe_host)
 
     def allowed_networks(self) -> list[str]:
         return [str(n) for n in self.lab.topology.networks]
