@@ -25,8 +25,9 @@ from typing import Any
 
 import pytest
 
+from erdrill.core.files import write_atomic
 from erdrill.core.outcomes import Phase
-from erdrill.core.record import DrillRecord, write_atomic
+from erdrill.core.record import DrillRecord
 from erdrill.drill.engine import Drill
 from erdrill.reports import allure_results as ar
 from erdrill.reports import evidence, findings, freshness, history, integrity

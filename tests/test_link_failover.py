@@ -53,7 +53,11 @@ def parsed(text: str) -> DrillConfig:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("link-failover")
     topology = load_topology(ROOT / "lab" / "topologies" / "redundant.yaml")
-    lab = Lab(topology.model_copy(update={"prefix": PREFIX}), run_root=root / "labs")
+    lab = Lab(
+        topology.model_copy(update={"prefix": PREFIX}),
+        run_root=root / "labs",
+        state_dir=root / "state",
+    )
     lab.up(timeout=60)
     yield lab
     lab.down()

@@ -22,7 +22,8 @@ from typing import Any
 
 import allure
 
-from erdrill.core.record import DrillRecord, write_atomic
+from erdrill.core.files import write_atomic
+from erdrill.core.record import DrillRecord
 from erdrill.probes.samples import Sample
 from erdrill.reports.categories import write_categories
 from erdrill.reports.evidence import RouteSnapshots, routes_json, routes_text, samples_csv

@@ -25,7 +25,7 @@ from erdrill.core.outcomes import (
     LimitExceeded,
     NoFailover,
 )
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 
 __all__ = [
     "CATEGORIES",
