@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the testbed
 
-from erdrill.probes.netns import Testbed
+from testbed import Testbed
+
 from erdrill.probes.prober import Prober
 from erdrill.probes.samples import Outcome
 from erdrill.probes.target import ProbeTarget

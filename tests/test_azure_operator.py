@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from drillrun import session_prefix
+from facekit import face_session
 from labkit import extended_topology, running_lab
-from test_armface import face_session
 
 from erdrill.armface import Server, serve
 from erdrill.armface.lab_backend import LabBackend

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from drillrun import session_prefix
-from test_azure_target import one_line
+from facekit import one_line
 
 from erdrill.armface import LabFaceCredential, Server, serve
 from erdrill.armface.lab_backend import LabBackend
@@ -52,7 +52,7 @@ def parsed(text: str) -> DrillConfig:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("link-failover")
-    topology = load_topology(ROOT / "lab" / "topologies" / "redundant.yaml")
+    topology = load_topology(ROOT / "erdrill" / "lab" / "topologies" / "redundant.yaml")
     lab = Lab(
         topology.model_copy(update={"prefix": PREFIX}),
         run_root=root / "labs",

@@ -20,7 +20,6 @@ __all__ = [
     "FIGURES",
     "TRANSITIONS",
     "limit_for",
-    "print_summary",
     "render_summary",
     "summary_table",
 ]
@@ -118,11 +117,6 @@ def render_summary(records: Sequence[DrillRecord], width: int = 120, color: bool
     )
     console.print(summary_table(records))
     return buf.getvalue()
-
-
-def print_summary(records: Sequence[DrillRecord], console: Console | None = None) -> None:
-    """Print the summary table to `console` (stdout by default)."""
-    (console or Console()).print(summary_table(records))
 
 
 def _figure_cells(
