@@ -278,7 +278,7 @@ def _write_freshness(
     except Exception as exc:
         _problem(config, "drill freshness", exc)
         return
-    drilled = {findings.target_key(r) for r in records}
+    drilled = {findings.drilled_target(r) for r in records}
     mine = [f for f in targets if f.key in drilled]
     others = [f.label for f in targets if f.key not in drilled and f.overdue]
     terminalreporter.write_line("drill freshness:")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import requests
 
 from erdrill.armface import Server
+from erdrill.core.outcomes import outcome_of
+from erdrill.core.paths import ON_EXPRESSROUTE, PathPair
+from erdrill.core.record import DrillRecord
+from erdrill.drill.engine import Drill
 
 # A drill config for the face; format with method (the fault method) and timeout (seconds).
 CONFIG = """
@@ -55,3 +61,29 @@ def one_line(exc: BaseException) -> str:
     text = str(exc)
     assert "\n" not in text
     return text
+
+
+def run_plan(
+    drill: Drill,
+    fault: str,
+    during: PathPair,
+    *,
+    ready: Callable[[], None] | None = None,
+    check: Callable[[], None] | None = None,
+) -> DrillRecord:
+    """The documented test plan driven by hand: begin (then `ready`), probe, inject `fault`,
+    hold `during` (then `check`), restore, fail back to ExpressRoute, measure and close."""
+    drill.begin()
+    if ready is not None:
+        ready()
+    drill.start_probes()
+    drill.inject(fault)
+    drill.await_paths(during, 20.0, "failover")
+    drill.check_holds(during, 2.0)
+    if check is not None:
+        check()
+    drill.restore()
+    drill.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
+    drill.finish_probes()
+    drill.close(outcome_of(None))
+    return drill.record

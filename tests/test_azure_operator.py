@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from drillrun import session_prefix
-from facekit import face_session
+from facekit import face_session, run_plan
 from labkit import extended_topology, running_lab
 
 from erdrill.armface import Server, serve
 from erdrill.armface.lab_backend import LabBackend
 from erdrill.core.config import parse_drill_config
-from erdrill.core.outcomes import outcome_of
 from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
 from erdrill.core.settings import DrillSettings
 from erdrill.drill.engine import Drill
@@ -86,16 +85,7 @@ def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_e
         target = AzureTarget(cfg, conn, lab=lab, out=provider.page)
         settings = DrillSettings(rate=50, sustain_s=1.0, abort_limit_s=240, undo_timeout_s=300)
         d = Drill(target, settings, drills_dir=tmp_path, state_dir=tmp_path)
-        d.begin()
-        d.start_probes()
-        d.inject("operator")
-        d.await_paths(ON_VPN, 20.0, "failover")
-        d.check_holds(ON_VPN, 2.0)
-        d.restore()
-        d.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
-        d.finish_probes()
-        d.close(outcome_of(None))
-    rec = d.record
+        rec = run_plan(d, "operator", during=ON_VPN)
     assert rec.verdict == "passed", rec.message
     fault = next(e for e in rec.events if e["kind"] == "fault")
     assert provider.acted["Disabled"] - fault["wall"] >= ACTS_AFTER_S - 1.0

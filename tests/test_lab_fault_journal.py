@@ -20,6 +20,8 @@ from erdrill.lab.faults import FAULTS, fault_kind
 from erdrill.lab.lab import Lab
 from erdrill.lab.lab_fault import LabFault, journal_key
 from erdrill.lab.topology import Topology
+from erdrill.targets.lab import LabTarget
+from erdrill.targets.target import target_key
 
 
 def _lab(tmp_path: Path) -> Lab:
@@ -90,3 +92,13 @@ def test_a_combined_kind_runs_every_undo_and_names_each_failure() -> None:
     assert [name for name, _ in caught.value.failures] == ["peering-disabled"]
     assert "bird on msee does not answer" in str(caught.value)
     assert lab.calls and all(call.endswith(" up") for call in lab.calls)
+
+
+def test_a_lab_target_locks_and_journals_under_its_lab_key(tmp_path: Path) -> None:
+    lab = _lab(tmp_path)
+    target = LabTarget(lab)
+    assert target.identity == "erd-fr-pure"  # a field, not read back from a display label
+    assert target_key(target) == lab.journal_key
+    fault = target.fault("vpn-down")
+    assert isinstance(fault, LabFault) and fault.kind is FAULTS["vpn-down"]  # resolved once
+    assert fault.journal_entry()["prefix"] == "erd-fr-pure"

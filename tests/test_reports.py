@@ -16,6 +16,7 @@ import allure_commons
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
+from reportkit import allure_plugin
 
 from erdrill.core.paths import PathKind
 from erdrill.core.record import DrillRecord, TransitionFigures
@@ -311,12 +312,8 @@ def _plain(value: Any) -> str:
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    rec = Recorder()
-    allure_commons.plugin_manager.register(rec)
-    try:
+    with allure_plugin(Recorder()) as rec:
         yield rec
-    finally:
-        allure_commons.plugin_manager.unregister(rec)
 
 
 def test_describe_drill_labels_parameters_and_severity(recorder: Recorder) -> None:

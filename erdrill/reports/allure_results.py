@@ -231,7 +231,12 @@ class _Runner:
 def _github(env: Mapping[str, str]) -> dict[str, str]:
     server = env.get("GITHUB_SERVER_URL", "https://github.com")
     run = f"{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
-    return {"name": "GitHub Actions", "type": "github", "url": server, "buildUrl": f"{server}/{run}"}
+    return {
+        "name": "GitHub Actions",
+        "type": "github",
+        "url": server,
+        "buildUrl": f"{server}/{run}",
+    }
 
 
 _RUNNERS = (  # the first that matches names the run

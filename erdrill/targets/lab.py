@@ -43,6 +43,10 @@ class LabTarget:
         topology = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
         return cls(Lab(topology.model_copy(update={"prefix": prefix})), expect_expressroute)
 
+    @property
+    def identity(self) -> str:
+        return self.lab.topology.prefix
+
     def describe(self) -> dict[str, str]:
         return {
             "topology": self.lab.topology.name,
