@@ -8,6 +8,7 @@ from typing import Any
 from erdrill.core import journal
 from erdrill.core.errors import ConfigError
 from erdrill.core.settings import DrillOptions
+from erdrill.lab import lab_fault
 from erdrill.lab.lab import Lab
 from erdrill.lab.lab_fault import LabFault
 from erdrill.lab.topology import load_topology
@@ -56,7 +57,7 @@ def repair_open_faults(
     from erdrill.targets.azure import undo_azure_entry
 
     undoers: dict[str, journal.Undoer] = {
-        "lab": lambda e: _undo_lab(e, state_dir),
+        lab_fault.TARGET: lambda e: _undo_lab(e, state_dir),
         "azure": lambda e: undo_azure_entry(e, options.allow_disruption),
     }
     return journal.repair(undoers, state_dir, target_key, for_holder=for_holder)
