@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the testbed
+
+from testbed import Testbed
 
 from erdrill.probes.ceiling import probe_at, search_ceiling
-from erdrill.probes.netns import Testbed
 from erdrill.probes.prober import Prober
 from erdrill.probes.target import ProbeTarget
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
+from erdrill.core.files import write_atomic
 from erdrill.core.outcomes import Phase
-from erdrill.core.record import DrillRecord, write_atomic
+from erdrill.core.record import DrillRecord
 from erdrill.drill.engine import Drill
 from erdrill.reports import allure_results as ar
 from erdrill.reports import evidence, findings, freshness, history, integrity
@@ -316,7 +317,7 @@ def _write_freshness(
     except Exception as exc:
         _problem(config, "drill freshness", exc)
         return
-    drilled = {findings.target_key(r) for r in records}
+    drilled = {findings.drilled_target(r) for r in records}
     mine = [f for f in targets if f.key in drilled]
     others = [f.label for f in targets if f.key not in drilled and f.overdue]
     terminalreporter.write_line("drill freshness:")

@@ -66,7 +66,7 @@ class Workspace:
 
     @property
     def lab(self) -> Lab:
-        return Lab(load_topology(self.topology), run_root=self.lab_root)
+        return Lab(load_topology(self.topology), run_root=self.lab_root, state_dir=self.state_dir)
 
     @property
     def key(self) -> str:

@@ -36,7 +36,7 @@ def running_lab(topology: Topology, timeout: float = 30.0) -> Iterator[Lab]:
     runs (the drill subprocesses of these tests) prune old tmp_path folders, sockets included.
     """
     root = Path(tempfile.mkdtemp(prefix="erdrill-test-labs-"))
-    lab = Lab(topology, run_root=root)
+    lab = Lab(topology, run_root=root, state_dir=root / "state")
     lab.up(timeout=timeout)
     try:
         yield lab

@@ -1,8 +1,10 @@
-"""Helpers for tests that open the HTML report in headless Chromium."""
+"""Helpers for tests of the report: Allure plugins that record, and the HTML report opened
+in headless Chromium."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html as html_lib
 import json
 import os
@@ -10,10 +12,24 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
+import allure_commons
 import pytest
+
+P = TypeVar("P")
+
+
+@contextlib.contextmanager
+def allure_plugin(plugin: P) -> Iterator[P]:
+    """`plugin` registered with allure_commons for the block (it sees what is reported)."""
+    allure_commons.plugin_manager.register(plugin)
+    try:
+        yield plugin
+    finally:
+        allure_commons.plugin_manager.unregister(plugin)
 
 
 def decode_embedded(html: str) -> dict[str, bytes]:

@@ -21,7 +21,9 @@ def test_no_failover_restores_expressroute_at_the_abort_limit(
     healthy_lab: Lab, tmp_path: Path
 ) -> None:
     settings = DrillSettings(rate=50, sustain_s=0.5, abort_limit_s=2.0)
-    d = Drill(LabTarget(healthy_lab), settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d = Drill(
+        LabTarget(healthy_lab), settings, drills_dir=tmp_path, state_dir=healthy_lab.state_dir
+    )
     d.begin()
     d.start_probes()
     d.inject("vpn-down")  # leaves ExpressRoute up: traffic never reaches the VPN
@@ -43,7 +45,7 @@ def test_no_failover_restores_expressroute_at_the_abort_limit(
 def test_an_unknown_fault_is_refused_before_anything_is_journaled(
     healthy_lab: Lab, tmp_path: Path
 ) -> None:
-    d = Drill(LabTarget(healthy_lab), drills_dir=tmp_path, state_dir=tmp_path)
+    d = Drill(LabTarget(healthy_lab), drills_dir=tmp_path, state_dir=healthy_lab.state_dir)
     d.begin()
     with pytest.raises(ConfigError, match="unknown fault kind 'cut-the-cable'; use one of "):
         d.inject("cut-the-cable")

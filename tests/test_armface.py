@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from facekit import face_session
 
 from erdrill.armface import InMemoryBackend, LabFaceCredential, Server, serve
 from erdrill.armface.swagger import SPECS, Swagger
@@ -23,15 +24,6 @@ API = "api-version=2026-03-01"
 def face(tmp_path: Path) -> Iterator[Server]:
     with serve(InMemoryBackend(), tmp_path) as server:
         yield server
-
-
-def face_session(face: Server) -> requests.Session:
-    """A requests session that trusts the face's CA and sends its token."""
-    s = requests.Session()
-    s.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
-    s.verify = str(face.ca_bundle)
-    s.headers["Authorization"] = f"Bearer {face.token}"
-    return s
 
 
 def _url(face: Server, tail: str) -> str:

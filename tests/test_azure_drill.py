@@ -37,7 +37,7 @@ def scratch() -> Iterator[Path]:
     """A private folder outside pytest's basetemp, which a concurrent pytest may prune."""
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
     yield folder
-    lab = Lab(make_topology(prefix=PREFIX), run_root=folder / "labs")
+    lab = Lab(make_topology(prefix=PREFIX), run_root=folder / "labs", state_dir=folder / "state")
     if lab.existing_namespaces():  # a drill killed before its teardown
         lab.down()
     shutil.rmtree(folder, ignore_errors=True)

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from drillrun import session_prefix
+from facekit import face_session, run_plan
 from labkit import extended_topology, running_lab
-from test_armface import face_session
 
 from erdrill.armface import Server, serve
 from erdrill.armface.lab_backend import LabBackend
 from erdrill.core.config import parse_drill_config
-from erdrill.core.outcomes import outcome_of
 from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN
 from erdrill.core.record import DrillRecord
 from erdrill.core.settings import DrillSettings
@@ -78,16 +77,7 @@ def fail_over_and_back(target: AzureTarget, fault: str, tmp_path: Path) -> Drill
     """The documented plan against the face with `fault`; the closed drill's record."""
     settings = DrillSettings(rate=50, sustain_s=1.0, abort_limit_s=240, undo_timeout_s=300)
     d = Drill(target, settings, drills_dir=tmp_path, state_dir=tmp_path)
-    d.begin()
-    d.start_probes()
-    d.inject(fault)
-    d.await_paths(ON_VPN, 20.0, "failover")
-    d.check_holds(ON_VPN, 2.0)
-    d.restore()
-    d.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
-    d.finish_probes()
-    d.close(outcome_of(None))
-    return d.record
+    return run_plan(d, fault, during=ON_VPN)
 
 
 def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_effect(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from facekit import CONFIG, one_line
 
 from erdrill.armface import InMemoryBackend, Reply, ScriptedBackend, Server, error_reply, serve
 from erdrill.core.config import parse_drill_config
@@ -17,39 +18,6 @@ from erdrill.core.paths import PathKind
 from erdrill.drill.steady_state import PREFIX_PROBLEMS, steady_state_problems
 from erdrill.targets.azure import AzureTarget, DisruptionRefused, arm_connection
 from erdrill.targets.azure.face import journaled_config
-
-CONFIG = """
-[target]
-kind = "azure"
-
-[azure]
-subscription_id = "00000000-0000-4000-8000-00000000e7d1"
-resource_group = "erdrill-lab"
-circuit = "er-circuit"
-er_gateway = "er-gateway"
-vpn_gateway = "vpn-gateway"
-vpn_connection = "vpn-connection"
-nic = "workload-nic"
-onprem_prefixes = ["10.1.0.0/16"]
-arm_endpoint = "lab"
-fault_method = "{method}"
-peering_location = "lab-location"
-poll_interval_s = 1
-operation_timeout_s = {timeout}
-retry_attempts = 3
-
-[azure.fault_commands]
-inject = "true"
-undo = "true"
-
-[[azure.circuits]]
-name = "er-circuit"
-peering_location = "lab-location"
-
-[[azure.circuits]]
-name = "er-circuit-2"
-peering_location = "lab-location-2"
-"""
 
 LEARNED = "VirtualNetworkGateways_GetLearnedRoutes"
 EFFECTIVE = "NetworkInterfaces_GetEffectiveRouteTable"
@@ -79,12 +47,6 @@ def target(
     assert cfg.azure is not None
     kwargs.setdefault("out", lambda line: None)
     return AzureTarget(cfg, arm_connection(cfg.azure, tmp_path, credential), **kwargs)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc)
-    assert "\n" not in text
-    return text
 
 
 def test_health_and_routes_on_expressroute(face: Server, tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_armface import face_session
-from test_azure_target import CONFIG, one_line
+from facekit import CONFIG, face_session, one_line
 
 from erdrill.armface import InMemoryBackend, Server, serve
 from erdrill.armface.operations import Operations

@@ -1,14 +1,16 @@
-"""core.faults.applied: journal first, undo in `finally`, every undo run, failures together."""
+"""core.faults.applied: journal first, undo in `finally`, every undo run, failures together;
+the journal's kept entries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from erdrill.core import journal
-from erdrill.core.faults import Fault, FaultLedger, FaultsNotUndone, applied
+from erdrill.core.faults import Fault, FaultLedger, FaultsNotUndone, applied, undo_every
 
 
 @dataclass
@@ -103,3 +105,53 @@ def test_the_undos_run_inside_the_guard(tmp_path: Path) -> None:
     with applied([Recorded("a", log)], FaultLedger("test-e", "r", tmp_path), guard=Guard):
         log.append("body")
     assert log == ["inject a", "body", "guard on", "undo a", "guard off"]
+
+
+def test_failed_undos_are_raised_after_the_guard_closed_normally(tmp_path: Path) -> None:
+    seen: list[object] = []
+
+    class Guard:
+        def __enter__(self) -> None:
+            pass
+
+        def __exit__(self, kind: object, *_: object) -> None:
+            seen.append(kind)  # the drill's signal guard must see its block end normally
+
+    with (
+        pytest.raises(FaultsNotUndone, match="undo of a failed"),
+        applied([Recorded("a", [], fail_undo=True)], FaultLedger("t", "r", tmp_path), guard=Guard),
+    ):
+        pass
+    assert seen == [None]
+
+
+def test_undo_every_runs_each_undo_in_order_and_names_every_failure() -> None:
+    ran: list[str] = []
+
+    def undo(name: str, fails: bool) -> Callable[[], None]:
+        def act() -> None:
+            ran.append(name)
+            if fails:
+                raise OSError(f"{name} is stuck")
+
+        return act
+
+    with pytest.raises(FaultsNotUndone) as caught:
+        undo_every([("x", undo("x", True)), ("y", undo("y", False)), ("z", undo("z", True))])
+    assert ran == ["x", "y", "z"]
+    assert str(caught.value) == "undo of x failed: x is stuck; undo of z failed: z is stuck"
+    undo_every([("ok", undo("ok", False))])  # nothing failed: nothing raised
+    assert ran[-1] == "ok"
+
+
+def test_repair_leaves_a_kept_entry_to_whoever_keeps_it(tmp_path: Path) -> None:
+    """`erdrill lab fault` keeps its entry once injected; one never marked kept (the command
+    died halfway) is repaired like a dead drill's."""
+    for fault in ("kept-one", "half-done"):
+        journal.open_entry("lab-x", "erdrill lab fault", fault, {"target": "lab"}, tmp_path)
+    journal.keep_entry("lab-x", "kept-one", tmp_path)
+    undone: list[str] = []
+    done = journal.repair({"lab": lambda e: undone.append(str(e["fault"]))}, tmp_path)
+    assert undone == ["half-done"] and len(done) == 1
+    [left] = journal.open_entries("lab-x", tmp_path)
+    assert left["fault"] == "kept-one" and left[journal.KEPT] is True

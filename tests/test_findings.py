@@ -15,7 +15,7 @@ from typing import Any
 
 import allure_commons
 import pytest
-from reportkit import run_inner_pytest
+from reportkit import allure_plugin, run_inner_pytest
 
 from erdrill.core.errors import ConfigError
 from erdrill.core.paths import PathKind, PathPair
@@ -164,12 +164,8 @@ class DescriptionRecorder:
 
 @pytest.fixture
 def described() -> Iterator[DescriptionRecorder]:
-    rec = DescriptionRecorder()
-    allure_commons.plugin_manager.register(rec)
-    try:
+    with allure_plugin(DescriptionRecorder()) as rec:
         yield rec
-    finally:
-        allure_commons.plugin_manager.unregister(rec)
 
 
 def test_a_finding_shows_its_action_and_a_later_clean_drill_marks_it_fixed(

@@ -240,11 +240,11 @@ def test_a_legacy_history_still_loads_and_is_reported_as_such(tmp_path: Path, er
 
 
 def _append_many(path: str, worker: int) -> None:
-    for i in range(10):
-        history.append(_record(f"w{worker}-{i}", message="x" * 3000), Path(path))
+    for i in range(25):
+        history.append(_record(f"w{worker}-{i}", message="x" * 5000), Path(path))
 
 
-def test_concurrent_appends_keep_the_chain(tmp_path: Path) -> None:
+def test_concurrent_appends_never_interleave_and_keep_the_chain(tmp_path: Path) -> None:
     path = tmp_path / "drills.jsonl"
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_append_many, args=(str(path), w)) for w in range(4)]
@@ -253,9 +253,11 @@ def test_concurrent_appends_keep_the_chain(tmp_path: Path) -> None:
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
+    records = history.read(path)
+    assert len({r.run_id for r in records}) == len(records) == 100
     report = integrity.verify_history(path)
     assert report.ok, report.lines()
-    assert report.summary.startswith("40 chained lines intact")
+    assert report.summary.startswith("100 chained lines intact")
 
 
 # --- signatures -------------------------------------------------------------------------------

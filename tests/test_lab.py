@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from labkit import make_topology
 
+from erdrill.core import journal
+from erdrill.core.faults import FaultLedger
 from erdrill.core.paths import ON_EXPRESSROUTE, ON_VPN, PathKind
 from erdrill.lab.build import build
-from erdrill.lab.faults import FAULTS
+from erdrill.lab.faults import FAULTS, fault_kind
 from erdrill.lab.lab import Lab, _pids_in
+from erdrill.lab.lab_fault import LabFault
 
 ERDRILL = str(Path(__file__).parents[1] / ".venv" / "bin" / "erdrill")
 
@@ -119,3 +122,37 @@ def test_down_after_crashed_up(tmp_path: Path, lab_prefix: str) -> None:
     assert crashed.existing_namespaces()
     Lab(make_topology(prefix=lab_prefix), run_root=tmp_path).down()
     assert not crashed.existing_namespaces()
+
+
+def test_cli_faults_live_in_the_journal(healthy_lab: Lab) -> None:
+    """`lab fault` journals and keeps its fault (the next command's repair leaves it), `lab
+    status` lists it from the journal, `lab restore` clears it; a `lab fault` that died
+    halfway (journaled, never kept) is undone by the next command."""
+    lab = healthy_lab
+    env = {
+        **os.environ,
+        "ERDRILL_LAB_ROOT": str(lab.run_dir.parent),
+        "ERDRILL_LAB_PREFIX": lab.topology.prefix,
+        "ERDRILL_STATE_DIR": str(lab.state_dir),
+    }
+
+    def erdrill(*args: str) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run([ERDRILL, "lab", *args], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        return out
+
+    erdrill("fault", "provider-link-down")
+    [entry] = journal.open_entries(lab.journal_key, lab.state_dir)
+    assert entry["fault"] == "provider-link-down" and entry[journal.KEPT] is True
+    assert lab.wait_paths(ON_VPN, timeout=20) == ON_VPN
+    assert json.loads(erdrill("status", "--json").stdout)["faults"] == ["provider-link-down"]
+    assert "restored: provider-link-down" in erdrill("restore").stdout
+    assert lab.active_faults() == [] and lab.paths() == ON_EXPRESSROUTE
+
+    died = LabFault(fault_kind("provider-link-down"), lab)
+    FaultLedger(lab.journal_key, "erdrill lab fault", lab.state_dir).open(died)
+    died.inject()  # ...and the command dies before it marks the entry kept
+    out = erdrill("status", "--json")
+    assert "undid a fault an earlier drill left in place" in out.stderr
+    assert json.loads(out.stdout)["faults"] == [] and lab.active_faults() == []
+    assert lab.paths() == ON_EXPRESSROUTE

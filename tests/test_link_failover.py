@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 from drillrun import session_prefix
-from test_azure_target import one_line
+from facekit import one_line, run_plan
 
 from erdrill.armface import LabFaceCredential, Server, serve
 from erdrill.armface.lab_backend import LabBackend
+from erdrill.core import journal
 from erdrill.core.config import DrillConfig, parse_drill_config
 from erdrill.core.errors import ConfigError, TargetError
-from erdrill.core.outcomes import outcome_of
 from erdrill.core.paths import ON_EXPRESSROUTE
 from erdrill.core.settings import DrillSettings
 from erdrill.drill.engine import Drill
@@ -53,10 +53,13 @@ def parsed(text: str) -> DrillConfig:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("link-failover")
     topology = load_topology(DEFAULT_TOPOLOGY.parent / "redundant.yaml")
-    lab = Lab(topology.model_copy(update={"prefix": PREFIX}), run_root=root / "labs")
-    lab.up(timeout=60)
-    yield lab
-    lab.down()
+    with pytest.MonkeyPatch.context() as mp:
+        # the module's own journal, also for the labs a repair opens by prefix
+        mp.setattr(journal, "STATE_DIR", root / "state")
+        lab = Lab(topology.model_copy(update={"prefix": PREFIX}), run_root=root / "labs")
+        lab.up(timeout=60)
+        yield lab
+        lab.down()
 
 
 @pytest.fixture
@@ -176,24 +179,20 @@ def test_the_link_failover_moves_traffic_to_the_other_link_and_back(
         cfg, arm_connection(cfg.azure, lab.run_dir), lab=lab, allow_disruption=True
     )
     settings = DrillSettings(rate=50, sustain_s=1.0, abort_limit_s=120, undo_timeout_s=120)
+
+    def on_the_primary() -> None:
+        assert target.paths().forward_detail == "primary"
+
+    def on_the_secondary() -> None:
+        during = target.paths()
+        assert during == ON_EXPRESSROUTE and during.forward_detail == "secondary", during.details()
+        assert lab.paths(full=True).details() == {
+            "forward": "expressroute/secondary",
+            "return": "expressroute/secondary",
+        }
+
     d = Drill(target, settings, drills_dir=tmp_path, state_dir=tmp_path)
-    d.begin()
-    assert target.paths().forward_detail == "primary"
-    d.start_probes()
-    d.inject(METHOD)
-    d.await_paths(ON_EXPRESSROUTE, 20.0, "failover")
-    d.check_holds(ON_EXPRESSROUTE, 2.0)
-    during = target.paths()
-    assert during == ON_EXPRESSROUTE and during.forward_detail == "secondary", during.details()
-    assert lab.paths(full=True).details() == {
-        "forward": "expressroute/secondary",
-        "return": "expressroute/secondary",
-    }
-    d.restore()
-    d.await_paths(ON_EXPRESSROUTE, 60.0, "failback")
-    d.finish_probes()
-    d.close(outcome_of(None))
-    rec = d.record
+    rec = run_plan(d, METHOD, ON_EXPRESSROUTE, ready=on_the_primary, check=on_the_secondary)
     assert rec.verdict == "passed", rec.message
     assert rec.fault == METHOD
     for phase in ("during", "after"):  # "before" is the steady-state step's

@@ -20,60 +20,58 @@ from erdrill.lab.topology import Topology, load_topology
 
 WORK = Path(tempfile.mkdtemp(prefix="erdrill-loader-props-"))
 
-toml_like = st.one_of(
-    st.binary(max_size=120),
-    st.text(max_size=120).map(str.encode),
-    st.lists(
-        st.sampled_from(
-            [
-                "[drill]",
-                "[azure]",
-                "[probe]",
-                "[[probe.targets]]",
-                "[target]",
-                'kind = "lab"',
-                'kind = "azure"',
-                "probe_rate = 0",
-                "probe_rate = 100",
-                "sustain_s = -1",
-                "abort_limit_s = 1",
-                "failover_limit_s = 1e400",
-                'address = "10.1.1.4"',
-                "x = [",
-                "= 1",
-                '"\\u0000" = 1',
-                "late_ms = nan",
-            ]
-        ),
-        max_size=8,
-    ).map(lambda lines: "\n".join(lines).encode()),
+
+def fuzzed(lines: list[str], most: int) -> st.SearchStrategy[bytes]:
+    """What a config file may hold: random bytes, random text, or up to `most` of `lines`."""
+    return st.one_of(
+        st.binary(max_size=120),
+        st.text(max_size=120).map(str.encode),
+        st.lists(st.sampled_from(lines), max_size=most).map(lambda ls: "\n".join(ls).encode()),
+    )
+
+
+toml_like = fuzzed(
+    [
+        "[drill]",
+        "[azure]",
+        "[probe]",
+        "[[probe.targets]]",
+        "[target]",
+        'kind = "lab"',
+        'kind = "azure"',
+        "probe_rate = 0",
+        "probe_rate = 100",
+        "sustain_s = -1",
+        "abort_limit_s = 1",
+        "failover_limit_s = 1e400",
+        'address = "10.1.1.4"',
+        "x = [",
+        "= 1",
+        '"\\u0000" = 1',
+        "late_ms = nan",
+    ],
+    8,
 )
-yaml_like = st.one_of(
-    st.binary(max_size=120),
-    st.text(max_size=120).map(str.encode),
-    st.lists(
-        st.sampled_from(
-            [
-                "extends: default",
-                "extends: nowhere.yaml",
-                "extends: loop.yaml",
-                "extends: [a]",
-                "prefix: erd-x",
-                "prefix: X",
-                "name: n",
-                "onprem: {asn: -1}",
-                "bfd: maybe",
-                "timers: [1, 2]",
-                "azure: {workload: 10.1.1.4}",
-                "- a",
-                "{",
-                "? x",
-                "&a [*a]",
-                "!!python/object:os.system x",
-            ]
-        ),
-        max_size=6,
-    ).map(lambda lines: "\n".join(lines).encode()),
+yaml_like = fuzzed(
+    [
+        "extends: default",
+        "extends: nowhere.yaml",
+        "extends: loop.yaml",
+        "extends: [a]",
+        "prefix: erd-x",
+        "prefix: X",
+        "name: n",
+        "onprem: {asn: -1}",
+        "bfd: maybe",
+        "timers: [1, 2]",
+        "azure: {workload: 10.1.1.4}",
+        "- a",
+        "{",
+        "? x",
+        "&a [*a]",
+        "!!python/object:os.system x",
+    ],
+    6,
 )
 (WORK / "loop.yaml").write_text("extends: loop.yaml\nname: loop\n")
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from testbed import Testbed
 
 from erdrill.cli import main
 from erdrill.core.errors import ProbeRefused
 from erdrill.core.paths import PathKind
 from erdrill.probes.capture import Flow, FlowRecord, Matcher, build_samples
-from erdrill.probes.netns import DEFAULT_LAB_NETWORKS, Testbed, check_targets_allowed
+from erdrill.probes.netns import DEFAULT_LAB_NETWORKS, check_targets_allowed
 from erdrill.probes.pathid import (
     HopSignature,
     classify_forward_path,

@@ -150,7 +150,10 @@ def test_the_drill_record_names_the_link_of_every_flow_in_each_phase(
 ) -> None:
     target = LabTarget(healthy)
     d = Drill(
-        target, DrillSettings(rate=50, sustain_s=0.5), drills_dir=tmp_path, state_dir=tmp_path
+        target,
+        DrillSettings(rate=50, sustain_s=0.5),
+        drills_dir=tmp_path,
+        state_dir=healthy.state_dir,
     )
     d.begin()
     d.start_probes()

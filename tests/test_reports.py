@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import allure_commons
 import numpy as np
 import pytest
 from matplotlib import image as mpimg
+from reportkit import allure_plugin
 
 from erdrill.core.paths import PathKind
 from erdrill.core.record import DrillRecord, TransitionFigures
@@ -140,25 +140,6 @@ def test_history_append_of_two_runs_gives_two_lines(tmp_path: Path) -> None:
     back = history.read(path)
     assert [r.run_id for r in back] == ["r1", "r2"]
     assert back[0].failover is not None and back[0].failover.outage_ms == 2351
-
-
-def _append_many(path: str, worker: int) -> None:
-    for i in range(25):
-        history.append(record(f"w{worker}-{i}", message="x" * 5000), Path(path))
-
-
-def test_history_appends_from_processes_never_interleave(tmp_path: Path) -> None:
-    path = tmp_path / "drills.jsonl"
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_append_many, args=(str(path), w)) for w in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    records = history.read(path)
-    assert len(records) == 100
-    assert len({r.run_id for r in records}) == 100
 
 
 def test_history_reports_the_bad_line(tmp_path: Path) -> None:
@@ -331,12 +312,8 @@ def _plain(value: Any) -> str:
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    rec = Recorder()
-    allure_commons.plugin_manager.register(rec)
-    try:
+    with allure_plugin(Recorder()) as rec:
         yield rec
-    finally:
-        allure_commons.plugin_manager.unregister(rec)
 
 
 def test_describe_drill_labels_parameters_and_severity(recorder: Recorder) -> None:

@@ -31,7 +31,11 @@ def settings(restore_timeout_s: float = 60.0) -> DrillSettings:
 
 def _lab(root: Path, topology: Path, base: str) -> Iterator[Lab]:
     t = load_topology(topology)
-    lab = Lab(t.model_copy(update={"prefix": session_prefix(base)}), run_root=root / "labs")
+    lab = Lab(
+        t.model_copy(update={"prefix": session_prefix(base)}),
+        run_root=root / "labs",
+        state_dir=root / "state",
+    )
     lab.up(timeout=60, expect_expressroute=False)
     try:
         yield lab
@@ -54,7 +58,7 @@ def prefers_vpn_firewall(tmp_path: Path) -> Iterator[Lab]:
 
 def _failover_drill(lab: Lab, drills: Path) -> Drill:
     """provider-link-down to the VPN and back, as the documented plan runs it."""
-    d = Drill(LabTarget(lab), settings(), drills_dir=drills, state_dir=drills)
+    d = Drill(LabTarget(lab), settings(), drills_dir=drills, state_dir=lab.state_dir)
     d.begin()
     d.start_probes()
     d.inject("provider-link-down")
@@ -112,7 +116,7 @@ def test_onprem_preferring_the_vpn_behind_the_firewall_breaks_every_session(
 ) -> None:
     lab = prefers_vpn_firewall
     target = LabTarget(lab, expect_expressroute=False)
-    d = Drill(target, settings(2.0), drills_dir=tmp_path, state_dir=tmp_path)
+    d = Drill(target, settings(2.0), drills_dir=tmp_path, state_dir=lab.state_dir)
     d.begin()
     assert "asymmetric routing" in d.steady_state_violation()
     d.start_probes()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
+from testbed import Testbed
 
 from erdrill.core.config import parse_drill_config
 from erdrill.core.errors import ConfigError
@@ -19,7 +20,6 @@ from erdrill.core.record import DrillRecord, SessionEnd, SessionResult
 from erdrill.core.settings import DrillOptions
 from erdrill.drill.sessions import phase_of
 from erdrill.lab.firewall import Firewall, dropped, install, nft_script
-from erdrill.probes.netns import Testbed
 from erdrill.probes.sessions import SessionProbe, SessionTarget
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="builds network namespaces")

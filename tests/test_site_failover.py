@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_armface import face_session
-from test_azure_target import CONFIG, one_line
+from facekit import CONFIG, face_session, one_line
 
 from erdrill.armface import InMemoryBackend, Server, serve
 from erdrill.core.config import parse_drill_config

@@ -34,7 +34,9 @@ def test_a_failover_left_to_the_hold_timer_is_measured_past_its_window(
     hold_timer_lab: Lab, tmp_path: Path
 ) -> None:
     settings = DrillSettings(rate=20, sustain_s=1.0, abort_limit_s=240.0, restore_timeout_s=120.0)
-    d = Drill(LabTarget(hold_timer_lab), settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d = Drill(
+        LabTarget(hold_timer_lab), settings, drills_dir=tmp_path, state_dir=hold_timer_lab.state_dir
+    )
     d.begin()
     d.start_probes()
     d.inject("provider-blackhole")

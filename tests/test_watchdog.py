@@ -65,7 +65,12 @@ def test_a_frozen_undo_is_taken_over_by_a_fresh_process(
     healthy_lab: Lab, tmp_path: Path, thaw: threading.Event
 ) -> None:
     settings = DrillSettings(rate=50, sustain_s=0.5, undo_timeout_s=2.0)
-    d = Drill(FrozenLabTarget(healthy_lab, thaw), settings, drills_dir=tmp_path, state_dir=tmp_path)
+    d = Drill(
+        FrozenLabTarget(healthy_lab, thaw),
+        settings,
+        drills_dir=tmp_path,
+        state_dir=healthy_lab.state_dir,
+    )
     d.begin()
     d.start_probes()
     d.inject("provider-link-down")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from erdrill.armface.backend import ResourceBackend, ResourceNames
-from erdrill.armface.link_failover import CircuitLinks
+from erdrill.armface.link_failover import FACE, CircuitLinks
 from erdrill.core.paths import PathKind
 from erdrill.core.routes import RouteTable
 
@@ -47,7 +47,7 @@ class LabLike(Protocol):
     def ipsec_state(self) -> str: ...
     def route_tables(self) -> list[RouteTable]: ...
     def active_faults(self) -> list[str]: ...
-    def inject(self, kind: str) -> None: ...
+    def inject(self, name: str, *, by: str = ...) -> object: ...
     def undo(self, kind: str) -> None: ...
 
 
@@ -241,7 +241,7 @@ class LabBackend(CircuitLinks, ResourceBackend):
     def set_peering_state(self, state: str) -> None:
         active = PEERING_FAULT in self.lab.active_faults()
         if state == "Disabled" and not active:
-            self.lab.inject(PEERING_FAULT)
+            self.lab.inject(PEERING_FAULT, by=FACE)
         elif state == "Enabled" and active:
             self.lab.undo(PEERING_FAULT)
 

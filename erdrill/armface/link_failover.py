@@ -43,6 +43,7 @@ LINK_FAULTS = {
     ("Secondary", "ASPathPrepend"): "secondary-msee-maintenance",
 }
 RUNNING = ("Starting", "Running")
+FACE = "azure-face"  # who keeps the lab faults the face injects (their journal entries)
 
 
 class LinkLab(Protocol):
@@ -53,7 +54,7 @@ class LinkLab(Protocol):
     def birdc(self, node: str, command: str) -> str: ...
     def bgp_sessions(self) -> dict[str, str]: ...
     def active_faults(self) -> list[str]: ...
-    def inject(self, kind: str) -> None: ...
+    def inject(self, name: str, *, by: str = ...) -> object: ...
     def undo(self, kind: str) -> None: ...
 
 
@@ -215,7 +216,7 @@ class CircuitLinks:
         link, category = call.query.get("linkType", ""), _category(call)
         test = self._record_test(link, category, start=_now())
         try:
-            self.lab.inject(LINK_FAULTS[(link, category)])
+            self.lab.inject(LINK_FAULTS[(link, category)], by=FACE)
         except Exception:
             test["status"] = "StartFailed"
             raise

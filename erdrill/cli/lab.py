@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from erdrill.lab.faults import FAULTS, fault_kind
+from erdrill.lab.faults import FAULTS
 from erdrill.lab.lab import Lab
 from erdrill.lab.topology import load_topology
 
@@ -94,9 +94,8 @@ def status(prefix: str, as_json: bool) -> None:
 @click.argument("kind")
 @click.pass_obj
 def fault(prefix: str, kind: str) -> None:
-    lab_ = Lab.current(prefix)
-    lab_.inject(kind)
-    click.echo(f"fault {kind} injected: {fault_kind(kind, lab_.topology).description}")
+    injected = Lab.current(prefix).inject(kind, by="erdrill lab fault")
+    click.echo(f"fault {injected.name} injected: {injected.kind.description}")
 
 
 @lab.command()

@@ -7,7 +7,6 @@ bad TOML syntax, a missing file, an unknown field and a wrong type alike.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 import tomllib
 import uuid
@@ -27,6 +26,7 @@ from erdrill.core import defaults
 from erdrill.core.circuits import CircuitConfig, site_failover_problem
 from erdrill.core.errors import ConfigError
 from erdrill.core.face_profile import FaceProfile
+from erdrill.core.numbers import Milliseconds, Seconds
 
 __all__ = [
     "LAB_FACE",
@@ -52,38 +52,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _positive(v: float) -> float:
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{v} is not a positive finite number of seconds")
-    return v
-
-
 class DrillSection(_Section):
     """Limits and rates of the drill itself."""
 
     probe_rate: int = Field(default=defaults.PROBE_RATE, ge=1, le=10000)  # per target, protocol
-    failover_limit_s: float = defaults.FAILOVER_LIMIT_S
-    failback_limit_s: float = defaults.FAILBACK_LIMIT_S
-    abort_limit_s: float = defaults.ABORT_LIMIT_S
-    sustain_s: float = defaults.AZURE_SUSTAIN_S
-    late_ms: float = defaults.LATE_MS
+    failover_limit_s: Seconds = defaults.FAILOVER_LIMIT_S
+    failback_limit_s: Seconds = defaults.FAILBACK_LIMIT_S
+    abort_limit_s: Seconds = defaults.ABORT_LIMIT_S
+    sustain_s: Seconds = defaults.AZURE_SUSTAIN_S
+    late_ms: Milliseconds = defaults.LATE_MS
     restore_at_window: bool = False  # restore when the window is missed, not at the abort limit
-
-    @field_validator(
-        "failover_limit_s",
-        "failback_limit_s",
-        "abort_limit_s",
-        "sustain_s",
-        "late_ms",
-        mode="before",
-    )
-    @classmethod
-    def _number(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if isinstance(v, float):
-            return _positive(v)
-        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> DrillSection:
@@ -187,14 +165,7 @@ class FaultCommands(_Section):
 
     inject: str = Field(min_length=1)
     undo: str = Field(min_length=1)
-    timeout_s: float = 120.0
-
-    @field_validator("timeout_s", mode="before")
-    @classmethod
-    def _t(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        return _positive(v) if isinstance(v, float) else v
+    timeout_s: Seconds = 120.0
 
 
 FaultMethod = Literal[
@@ -228,29 +199,16 @@ class AzureConfig(_Section):
     peering_location: str | None = None
     circuits: list[CircuitConfig] = Field(default_factory=list)  # site failover: 2+ locations
     link_failover: LinkFailoverConfig = Field(default_factory=LinkFailoverConfig)
-    operator_wait_s: float = 900.0
+    operator_wait_s: Seconds = 900.0
     arm_endpoint: str = AZURE_PUBLIC  # unless set: the cloud's ARM endpoint
     cloud: Literal["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] = "AzureCloud"
     tenant_id: str | None = None  # the Microsoft Entra tenant to sign in to
     ca_bundle: str | None = None
-    operation_timeout_s: float = 300.0  # bound on every long-running operation
-    poll_interval_s: float = 5.0  # LRO poll interval when the server sends no Retry-After
+    operation_timeout_s: Seconds = 300.0  # bound on every long-running operation
+    poll_interval_s: Seconds = 5.0  # LRO poll interval when the server sends no Retry-After
     retry_attempts: int = Field(default=5, ge=1, le=20)  # per call, for 429 and 5xx
-    retry_after_cap_s: float = 60.0  # a Retry-After longer than this fails the call
+    retry_after_cap_s: Seconds = 60.0  # a Retry-After longer than this fails the call
     face: FaceProfile | None = None  # arm_endpoint "lab" only: how the face behaves
-
-    @field_validator(
-        "operator_wait_s",
-        "operation_timeout_s",
-        "poll_interval_s",
-        "retry_after_cap_s",
-        mode="before",
-    )
-    @classmethod
-    def _seconds(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        return _positive(v) if isinstance(v, float) else v
 
     @field_validator("subscription_id")
     @classmethod

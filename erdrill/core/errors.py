@@ -7,7 +7,6 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
-    "DrillInterrupted",
     "EnvironmentProblem",
     "ErdrillError",
     "LabError",
@@ -48,9 +47,3 @@ class ProbeRefused(ErdrillError):
 
 class TargetError(ErdrillError):
     """The drill target (lab or Azure) failed an operation."""
-
-
-class DrillInterrupted(ErdrillError):
-    """The drill was interrupted by a signal; the fault has been undone."""
-
-    exit_code = 130

@@ -11,10 +11,9 @@ drawn from `seed`, per operation and call number, so a run is reproducible.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from erdrill.core.numbers import Delay, Rate
 
 __all__ = ["API_VERSION", "READ_KINDS", "WRITE_OPERATIONS", "FaceProfile", "ReadDelays"]
 
@@ -32,22 +31,6 @@ WRITE_OPERATIONS = frozenset(
 )
 
 
-def _seconds(v: Any) -> Any:
-    if isinstance(v, int) and not isinstance(v, bool):
-        v = float(v)
-    if isinstance(v, float) and (not math.isfinite(v) or v < 0):
-        raise ValueError(f"{v} is not a finite number of seconds at least 0")
-    return v
-
-
-def _rate(v: Any) -> Any:
-    if isinstance(v, int) and not isinstance(v, bool):
-        v = float(v)
-    if isinstance(v, float) and not 0.0 <= v <= 1.0:
-        raise ValueError(f"{v} is not a rate between 0 and 1")
-    return v
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -55,18 +38,13 @@ class _Strict(BaseModel):
 class ReadDelays(_Strict):
     """Seconds each kind of read takes before its operation (or GET) answers."""
 
-    effective_routes: float = 0.0
-    learned_routes: float = 0.0
-    bgp_peer_status: float = 0.0
-    advertised_routes: float = 0.0
-    next_hop: float = 0.0
-    failover_test_details: float = 0.0
-    get: float = 0.0  # plain GETs: the peering, the VPN connection
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _check(cls, v: Any) -> Any:
-        return _seconds(v)
+    effective_routes: Delay = 0.0
+    learned_routes: Delay = 0.0
+    bgp_peer_status: Delay = 0.0
+    advertised_routes: Delay = 0.0
+    next_hop: Delay = 0.0
+    failover_test_details: Delay = 0.0
+    get: Delay = 0.0  # plain GETs: the peering, the VPN connection
 
 
 # operationId -> the ReadDelays field that delays it
@@ -89,35 +67,23 @@ READ_KINDS = {
 class FaceProfile(_Strict):
     """`[azure.face]`: the face's timing and failure behaviour (defaults: answer at once)."""
 
-    write_s: float = 0.0  # a write's operation is InProgress this long
-    change_at: float = 1.0  # when during the write the network changes (fraction of write_s)
-    change_after_s: float | None = None  # or: seconds after the write was accepted
+    write_s: Delay = 0.0  # a write's operation is InProgress this long
+    change_at: Rate = 1.0  # when during the write the network changes (fraction of write_s)
+    change_after_s: Delay | None = None  # or: seconds after the write was accepted
     retry_after_s: int = Field(default=1, ge=0, le=600)  # sent with 201/202 and InProgress
     read_s: ReadDelays = Field(default_factory=ReadDelays)
     conflicts: bool = True  # 409 AnotherOperationInProgress for a write during a write
-    busy_rate: float = 0.0  # a write finds another (unseen) operation running: 409
-    busy_s: float = 10.0  # how long that other operation runs
-    throttle_rate: float = 0.0  # 429 TooManyRequests (not on operation polls)
+    busy_rate: Rate = 0.0  # a write finds another (unseen) operation running: 409
+    busy_s: Delay = 10.0  # how long that other operation runs
+    throttle_rate: Rate = 0.0  # 429 TooManyRequests (not on operation polls)
     throttle_retry_after_s: int = Field(default=1, ge=0, le=3600)
-    error_rate: float = 0.0  # 500/503 (not on operation polls)
-    fail_rate: float = 0.0  # a write's operation ends Failed
+    error_rate: Rate = 0.0  # 500/503 (not on operation polls)
+    fail_rate: Rate = 0.0  # a write's operation ends Failed
     fail_operations: list[str] = Field(default_factory=list)  # operationIds that always fail
     api_versions: list[str] = Field(default_factory=lambda: [API_VERSION], min_length=1)
     check_bodies: bool = True  # 400 for a write body ARM would refuse
     seed: int = 0
     access_log: bool = True  # <lab run folder>/armface/access.jsonl
-
-    @field_validator("write_s", "change_after_s", "busy_s", mode="before")
-    @classmethod
-    def _secs(cls, v: Any) -> Any:
-        return _seconds(v)
-
-    @field_validator(
-        "change_at", "busy_rate", "throttle_rate", "error_rate", "fail_rate", mode="before"
-    )
-    @classmethod
-    def _rates(cls, v: Any) -> Any:
-        return _rate(v)
 
     @field_validator("fail_operations")
     @classmethod

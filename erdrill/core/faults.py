@@ -9,7 +9,8 @@ undoes it in `finally`, clearing the journal entry only once the undo returned.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -17,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from erdrill.core import journal
 from erdrill.core.errors import ConfigError, ErdrillError
 
-__all__ = ["Fault", "FaultLedger", "FaultsNotUndone", "applied", "unknown_fault"]
+__all__ = ["Fault", "FaultLedger", "FaultsNotUndone", "applied", "undo_every", "unknown_fault"]
 
 
 @runtime_checkable
@@ -49,10 +50,26 @@ class FaultsNotUndone(ErdrillError):
         super().__init__("; ".join(f"undo of {name} failed: {exc}" for name, exc in self.failures))
 
 
+def undo_every(undos: Iterable[tuple[str, Callable[[], object]]]) -> None:
+    """Run every undo in order, even after one failed; raise the failures together.
+
+    Each undo is named (`FaultsNotUndone` says which failed and why); a lazy iterable
+    is fine, so an undo may depend on the one before it having run.
+    """
+    failures: list[tuple[str, BaseException]] = []
+    for name, undo in undos:
+        try:
+            undo()
+        except Exception as exc:
+            failures.append((name, exc))
+    if failures:
+        raise FaultsNotUndone(failures)
+
+
 def unknown_fault(source: str, name: str, choices: Sequence[str]) -> ConfigError:
     """The one-line error for a fault name a target does not know, listing the choices."""
     return ConfigError(
-        source, "fault", f"unknown fault {name!r}", f"use one of {', '.join(choices)}"
+        source, "fault", f"unknown fault kind {name!r}", f"use one of {', '.join(choices)}"
     )
 
 
@@ -99,15 +116,18 @@ def applied(
             fault.inject()
         yield
     finally:
-        failures: list[tuple[str, BaseException]] = []
-        with guard():
-            for fault in reversed(journaled):
-                try:
-                    if undoing is not None:
-                        undoing(fault)
-                    fault.undo()
-                    ledger.close(fault)
-                except Exception as exc:
-                    failures.append((fault.name, exc))
-        if failures:
-            raise FaultsNotUndone(failures)
+
+        def undo(fault: Fault) -> None:
+            if undoing is not None:
+                undoing(fault)
+            fault.undo()
+            ledger.close(fault)
+
+        not_undone: FaultsNotUndone | None = None
+        with guard():  # raised after the guard, which must see its block end normally
+            try:
+                undo_every((f.name, functools.partial(undo, f)) for f in reversed(journaled))
+            except FaultsNotUndone as exc:
+                not_undone = exc
+        if not_undone is not None:
+            raise not_undone

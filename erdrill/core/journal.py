@@ -22,10 +22,14 @@ from typing import Any
 
 from erdrill.core.errors import ErdrillError
 from erdrill.core.exitcodes import ExitCode
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 
 __all__ = [
+    "FAULT",
+    "KEPT",
     "STATE_DIR",
+    "TARGET",
+    "UNDO",
     "DrillLock",
     "DrillLocked",
     "OpenFault",
@@ -33,6 +37,7 @@ __all__ = [
     "close_entry",
     "describe_entry",
     "journal_path",
+    "keep_entry",
     "lock_path",
     "open_entries",
     "open_entry",
@@ -40,6 +45,11 @@ __all__ = [
 ]
 
 STATE_DIR = Path(os.environ.get("ERDRILL_STATE_DIR", "/var/lib/erdrill/state"))
+
+# An entry's keys: the fault's name, how to undo it (a dict whose TARGET names the undoer:
+# "lab", "azure"), and KEPT when the fault is left in place on purpose (`erdrill lab fault`,
+# the Azure face): repair leaves a kept entry alone; whoever keeps it undoes it.
+FAULT, UNDO, TARGET, KEPT = "fault", "undo", "target", "kept"
 
 
 class DrillLocked(ErdrillError):
@@ -149,12 +159,12 @@ def open_entry(
 ) -> None:
     """Durably record, before injecting, what must be undone and how."""
     entries = open_entries(target_key, state_dir)
-    entries = [e for e in entries if e.get("fault") != fault]
+    entries = [e for e in entries if e.get(FAULT) != fault]
     entries.append(
         {
             "run_id": run_id,
-            "fault": fault,
-            "undo": undo,
+            FAULT: fault,
+            UNDO: undo,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "opened_at": time.time(),
@@ -163,9 +173,18 @@ def open_entry(
     write_atomic(journal_path(target_key, state_dir), json.dumps(entries, indent=2) + "\n")
 
 
+def keep_entry(target_key: str, fault: str, state_dir: Path | None = None) -> None:
+    """Mark an entry as left in place on purpose, once its inject returned: repair skips it."""
+    entries = open_entries(target_key, state_dir)
+    for e in entries:
+        if e.get(FAULT) == fault:
+            e[KEPT] = True
+    write_atomic(journal_path(target_key, state_dir), json.dumps(entries, indent=2) + "\n")
+
+
 def close_entry(target_key: str, fault: str, state_dir: Path | None = None) -> None:
     """Clear an entry once its undo is confirmed."""
-    entries = [e for e in open_entries(target_key, state_dir) if e.get("fault") != fault]
+    entries = [e for e in open_entries(target_key, state_dir) if e.get(FAULT) != fault]
     path = journal_path(target_key, state_dir)
     if entries:
         write_atomic(path, json.dumps(entries, indent=2) + "\n")
@@ -195,12 +214,12 @@ Undoer = Callable[[dict[str, Any]], None]
 
 def describe_entry(key: str, entry: dict[str, Any]) -> str:
     """What an open entry leaves in place and how to undo it, in one line."""
-    undo = entry.get("undo", {})
+    undo = entry.get(UNDO, {})
     how = ", ".join(f"{k}={v}" for k, v in undo.items()) if isinstance(undo, dict) else undo
     opened = entry.get("opened_at")
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(opened))) if opened else "?"
     return (
-        f"fault {entry.get('fault')} on {key} from run {entry.get('run_id')} (host "
+        f"fault {entry.get(FAULT)} on {key} from run {entry.get('run_id')} (host "
         f"{entry.get('host')}, pid {entry.get('pid')}, since {since}); undo: {how}"
     )
 
@@ -220,7 +239,8 @@ def repair(
     "azure") to a function that undoes it or raises OpenFault. Every entry is tried;
     what could not be undone is raised together as one OpenFault saying what is left.
     Returns what was undone. `for_holder`: the live drill holding the lock asked (its own
-    undo hung), so the entries are undone without taking the lock.
+    undo hung), so the entries are undone without taking the lock. Kept entries (faults
+    left in place on purpose) are left to whoever keeps them.
     """
     done: list[str] = []
     left: list[str] = []
@@ -228,7 +248,7 @@ def repair(
     paths = [journal_path(target_key, d)] if target_key else sorted(d.glob("journal-*.json"))
     for path in paths:
         key = path.stem.removeprefix("journal-")
-        entries = open_entries(key, d)
+        entries = [e for e in open_entries(key, d) if not e.get(KEPT)]
         if not entries:
             continue
         lock: DrillLock | None = None
@@ -240,7 +260,7 @@ def repair(
         try:
             for entry in entries:
                 line = describe_entry(key, entry)
-                kind = str(entry.get("undo", {}).get("target", ""))
+                kind = str(entry.get(UNDO, {}).get(TARGET, ""))
                 try:
                     if kind not in undoers:
                         raise OpenFault(
@@ -251,7 +271,7 @@ def repair(
                 except ErdrillError as exc:
                     left.append(f"{line} ({exc})")
                     continue
-                close_entry(key, str(entry.get("fault")), d)
+                close_entry(key, str(entry.get(FAULT)), d)
                 done.append(line)
         finally:
             if lock is not None:

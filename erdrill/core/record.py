@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import enum
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from erdrill.core.files import write_atomic
 from erdrill.core.outcomes import Category, Phase, Verdict
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "TransitionFigures",
     "load",
     "save",
-    "write_atomic",
 ]
 
 SCHEMA = "erdrill.drill/1"
@@ -160,27 +158,6 @@ class DrillRecord(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
-
-
-def write_atomic(path: Path, content: str | bytes, *, mode: int | None = None) -> None:
-    """Write a file so readers see the old or the new content, never half of it.
-
-    Text is written as UTF-8; `mode` is set before any byte is written.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(record: DrillRecord, drills_dir: Path) -> Path:

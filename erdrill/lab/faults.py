@@ -10,6 +10,7 @@ in one line before anything is injected. Kinds combine with `+`
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from erdrill.core.errors import ConfigError
+from erdrill.core.faults import undo_every, unknown_fault
 from erdrill.lab import bird, swan
 from erdrill.lab.plan import ErLink, plan
 from erdrill.lab.topology import Topology
@@ -333,14 +335,7 @@ def _combined(parts: list[FaultKind], t: Topology | None) -> FaultKind:
             part.inject(lab)
 
     def undo(lab: LabOps) -> None:
-        errors = []
-        for part in reversed(parts):  # every undo runs; failures reported together
-            try:
-                part.undo(lab)
-            except Exception as exc:
-                errors.append(f"{part.name}: {exc}")
-        if errors:
-            raise RuntimeError("; ".join(errors))
+        undo_every((p.name, functools.partial(p.undo, lab)) for p in reversed(parts))
 
     return FaultKind(
         "+".join(p.name for p in parts),
@@ -356,9 +351,7 @@ def fault_kind(name: str, topology: Topology | None = None) -> FaultKind:
     parts = name.split("+")
     for part in parts:
         if part not in FAULTS:
-            raise ConfigError(
-                "lab", "fault", f"unknown fault kind {part!r}", f"use one of {', '.join(FAULTS)}"
-            )
+            raise unknown_fault("lab", part, list(FAULTS))
         problem = FAULTS[part].unfit(topology) if topology is not None else ""
         if problem and topology is not None:
             raise ConfigError(

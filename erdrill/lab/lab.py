@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -15,15 +16,18 @@ from typing import Any
 
 from pyroute2 import IPRoute, netns
 
+from erdrill.core import journal
 from erdrill.core.errors import LabError
+from erdrill.core.faults import FaultLedger, undo_every
 from erdrill.core.paths import PathKind, PathPair
 from erdrill.core.routes import RouteTable
 from erdrill.lab import bird, events, observe, swan
 from erdrill.lab.build import build, start_daemons, wait_until
-from erdrill.lab.faults import FAULTS, fault_kind
+from erdrill.lab.faults import FAULTS, FaultKind, fault_kind
+from erdrill.lab.lab_fault import TARGET, LabFault, journal_key
 from erdrill.lab.plan import plan
 from erdrill.lab.preflight import preflight
-from erdrill.lab.topology import Topology, load_topology
+from erdrill.lab.topology import Topology, load_topology, parse_topology
 
 __all__ = ["RUN_ROOT", "Lab"]
 
@@ -31,30 +35,52 @@ RUN_ROOT = Path(os.environ.get("ERDRILL_LAB_ROOT", "/var/lib/erdrill/labs"))
 
 
 class Lab:
-    """One lab instance, named by its topology's prefix."""
+    """One lab instance, named by its topology's prefix.
 
-    def __init__(self, topology: Topology | None = None, run_root: Path = RUN_ROOT) -> None:
+    Its active faults are the open entries of its fault journal (`journal_key`, in
+    `state_dir`, default $ERDRILL_STATE_DIR): whoever injects journals first.
+    """
+
+    def __init__(
+        self,
+        topology: Topology | None = None,
+        run_root: Path = RUN_ROOT,
+        state_dir: Path | None = None,
+    ) -> None:
         self.topology = topology or load_topology()
         self.run_dir = run_root / self.topology.prefix
         self.events_path = self.run_dir / "events.jsonl"
+        self.state_dir = state_dir
         self._netlink = threading.RLock()
 
     # ---- discovery -------------------------------------------------------------------
 
     @classmethod
-    def current(cls, prefix: str | None = None, run_root: Path = RUN_ROOT) -> Lab:
-        """The lab whose run folder holds a topology (the one `lab up` built), or the default.
-
-        The prefix defaults to $ERDRILL_LAB_PREFIX, else erd-lab.
+    def current(
+        cls, prefix: str | None = None, run_root: Path = RUN_ROOT, state_dir: Path | None = None
+    ) -> Lab:
+        """The lab whose run folder holds a topology (the one `lab up` built), or the default
+        topology under that prefix. The prefix defaults to $ERDRILL_LAB_PREFIX, else erd-lab.
         """
         prefix = prefix or os.environ.get("ERDRILL_LAB_PREFIX", "erd-lab")
         saved = run_root / prefix / "topology.json"
         if saved.exists():
-            from erdrill.lab.topology import parse_topology
-
             data = json.loads(saved.read_text())
-            return cls(parse_topology(data, data.pop("source", str(saved)) or str(saved)), run_root)
-        return cls(run_root=run_root)
+            source = data.pop("source", str(saved)) or str(saved)
+            return cls(parse_topology(data, source), run_root, state_dir)
+        default = load_topology().model_copy(update={"prefix": prefix})
+        return cls(default, run_root, state_dir)
+
+    @classmethod
+    def of_entry(cls, entry: dict[str, Any], state_dir: Path | None = None) -> Lab:
+        """The lab a fault-journal entry names (`LabFault.journal_entry`)."""
+        prefix, run_root = LabFault.lab_of(entry)
+        return cls.current(prefix, run_root or RUN_ROOT, state_dir)
+
+    @property
+    def journal_key(self) -> str:
+        """The key of this lab's fault journal and drill lock: `lab-<prefix>`."""
+        return journal_key(self.topology.prefix)
 
     def node_dir(self, node: str) -> Path:
         return self.run_dir / node
@@ -132,9 +158,9 @@ class Lab:
             start_daemons(self)
             self.wait_healthy(timeout=timeout, expect_expressroute=expect_expressroute)
         except BaseException:
-            self._write_state(up=False)
+            self._save_topology(up=False)
             raise
-        self._write_state(up=True)
+        self._save_topology(up=True)
 
     def down(self) -> None:
         """Remove every process and namespace of this lab; works after a crash (best effort)."""
@@ -158,30 +184,20 @@ class Lab:
         if self.run_dir.exists():
             for sock in self.run_dir.glob("*/*.ctl"):
                 sock.unlink(missing_ok=True)
-            self._write_state(up=False)
+            self._save_topology(up=False)
+        for name in self.active_faults():  # its faults went with its namespaces
+            journal.close_entry(self.journal_key, name, self.state_dir)
         if errors:
             raise LabError("lab down left namespaces behind: " + "; ".join(errors))
 
     def is_up(self) -> bool:
         return len(self.existing_namespaces()) == len(self.topology.namespaces)
 
-    def _write_state(self, up: bool) -> None:
+    def _save_topology(self, up: bool) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "topology.json").write_text(
             self.topology.model_dump_json(indent=2) if up else self.topology.model_dump_json()
         )
-        state = self.state()
-        state["up"] = up
-        if not up:
-            state["faults"] = []
-        _write_json(self.run_dir / "state.json", state)
-
-    def state(self) -> dict[str, Any]:
-        p = self.run_dir / "state.json"
-        if p.exists():
-            with contextlib.suppress(json.JSONDecodeError):
-                return dict(json.loads(p.read_text()))
-        return {"up": False, "faults": []}
 
     # ---- health ----------------------------------------------------------------------
 
@@ -282,29 +298,52 @@ class Lab:
             "tunnels": self.tunnels(),
             "paths": self.paths().to_dict(),
             "workloads": {n: p.details() for n, p in self.workload_paths().items()},
-            "faults": self.state().get("faults", []),
+            "faults": self.active_faults(),
         }
 
     # ---- faults ----------------------------------------------------------------------
 
-    def inject(self, kind: str) -> None:
-        """Cause a fault and log it; it stays until `undo` (recorded in the run folder)."""
-        fault = fault_kind(kind, self.topology)
+    def apply(self, kind: FaultKind) -> None:
+        """Cause a resolved fault and log it (the caller journals it first)."""
         if not self.is_up():
             raise LabError("the lab is not up: run `erdrill lab up` first")
-        state = self.state()
-        faults = [f for f in state.get("faults", []) if f != kind]
-        state["faults"] = [*faults, kind]
-        _write_json(self.run_dir / "state.json", state)  # durable before the network changes
-        self._timed(kind, "fault", fault.description, lambda: fault.inject(self))
+        self._timed(kind.name, "fault", kind.description, lambda: kind.inject(self))
 
-    def undo(self, kind: str) -> None:
-        """Undo a fault and log the restore."""
-        fault = fault_kind(kind)
-        self._timed(kind, "restore", f"undo {kind}", lambda: fault.undo(self))
-        state = self.state()
-        state["faults"] = [f for f in state.get("faults", []) if f != kind]
-        _write_json(self.run_dir / "state.json", state)
+    def revert(self, kind: FaultKind) -> None:
+        """Undo a resolved fault and log the restore (the caller clears its journal entry)."""
+        self._timed(kind.name, "restore", f"undo {kind.name}", lambda: kind.undo(self))
+
+    def inject(self, name: str, *, by: str = "hand") -> LabFault:
+        """Cause a fault kind (or `a+b`) and keep it in place until `undo` or `restore`.
+
+        It is journaled before the network changes, under this lab's drill lock (refused
+        while a drill runs here), and marked kept once injected: a crash halfway leaves
+        an entry the next erdrill command repairs. `by` says who keeps it.
+        """
+        fault = LabFault(fault_kind(name, self.topology), self)
+        if not self.is_up():
+            raise LabError("the lab is not up: run `erdrill lab up` first")
+        ledger = FaultLedger(self.journal_key, by, self.state_dir)
+        lock = journal.acquire(self.journal_key, by, self.state_dir)
+        try:
+            ledger.open(fault)
+            try:
+                fault.inject()
+            except BaseException:
+                undo_every([(fault.name, lambda: self._undo(fault))])
+                raise
+            journal.keep_entry(self.journal_key, fault.name, self.state_dir)
+        finally:
+            lock.release()
+        return fault
+
+    def undo(self, name: str) -> None:
+        """Undo a fault kind by name (whoever injected it) and clear its journal entry."""
+        self._undo(LabFault(fault_kind(name), self))
+
+    def _undo(self, fault: LabFault) -> None:
+        fault.undo()
+        journal.close_entry(self.journal_key, fault.name, self.state_dir)
 
     def _timed(self, kind: str, event: str, detail: str, action: Callable[[], None]) -> None:
         """Run a fault action and log it with when it began (`wall`) and returned (`done_wall`):
@@ -321,25 +360,27 @@ class Lab:
         )
 
     def active_faults(self) -> list[str]:
-        faults = [str(f) for f in self.state().get("faults", [])]
-        return [f for f in faults if all(part in FAULTS for part in f.split("+"))]
+        """The lab faults its journal holds open, oldest first."""
+        found = []
+        for entry in journal.open_entries(self.journal_key, self.state_dir):
+            name = str(entry.get(journal.FAULT))
+            undo = entry.get(journal.UNDO)
+            ours = isinstance(undo, dict) and undo.get(journal.TARGET) == TARGET
+            if ours and all(part in FAULTS for part in name.split("+")):
+                found.append(name)
+        return found
 
     def restore(self, kind: str | None = None, wait: float = 30.0) -> list[str]:
-        """Undo one fault (or every active one) and wait for the steady state."""
-        kinds = [kind] if kind else self.active_faults()
-        if kind:
-            fault_kind(kind)
-        errors = []
-        for k in kinds:
-            try:
-                self.undo(k)
-            except Exception as exc:  # every undo runs, failures are reported together
-                errors.append(f"{k}: {exc}")
-        if errors:
-            raise LabError("restore failed: " + "; ".join(errors))
+        """Undo one fault (or every active one, newest first) and wait for the steady state.
+
+        Every undo runs; the failures are raised together (`FaultsNotUndone`).
+        """
+        names = [kind] if kind else self.active_faults()[::-1]
+        faults = [LabFault(fault_kind(n), self) for n in names]  # an unknown name: nothing undone
+        undo_every((f.name, functools.partial(self._undo, f)) for f in faults)
         if wait:
             self.wait_healthy(timeout=wait)
-        return kinds
+        return names
 
     # ---- evidence --------------------------------------------------------------------
 
@@ -370,9 +411,3 @@ def _pids_in(ns: str) -> list[int]:
             if os.stat(f"/proc/{entry.name}/ns/net").st_ino == target:
                 pids.append(int(entry.name))
     return pids
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from erdrill.core.record import write_atomic
-
-    write_atomic(path, json.dumps(data, indent=2) + "\n")

@@ -16,7 +16,6 @@ from erdrill.lab.plan import Tunnel
 __all__ = [
     "LIBIPSEC_TABLE",
     "PLUGINS",
-    "TUN_DEVICE",
     "end_dir",
     "sa_established",
     "strongswan_conf",
@@ -27,7 +26,6 @@ __all__ = [
 # kernel-libipsec puts a default route via its TUN device into this table; the lab deletes
 # the rule that points at it (lab-facts pitfall 1) so only BGP decides what enters the tunnel.
 LIBIPSEC_TABLE = 199
-TUN_DEVICE = "ipsec0"
 PLUGINS = (
     "random nonce aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink "
     "socket-default vici"

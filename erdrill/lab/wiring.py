@@ -21,9 +21,7 @@ __all__ = [
     "Hop",
     "PathSignals",
     "path_signals",
-    "path_zones",
     "route_hop",
-    "route_path",
     "router_signals",
 ]
 
@@ -106,15 +104,6 @@ def router_signals(t: Topology) -> dict[str, PathSignals]:
     return out
 
 
-def path_zones(t: Topology) -> dict[str, dict[str, PathKind]]:
-    """Each on-premises router's own path interfaces (ExpressRoute links, tunnels) by path."""
-    return {
-        node: {iface: hop.kind for iface, hop in s.by_oif.items()}
-        for node, s in router_signals(t).items()
-        if s.side == "onprem"
-    }
-
-
 def path_signals(t: Topology) -> tuple[PathSignals, PathSignals]:
     """Where each direction's path is chosen: the hosts' gateway (forward) and the VNet (return)."""
     signals = router_signals(t)
@@ -134,8 +123,3 @@ def route_hop(ipr: IPRoute, dst: str, signals: PathSignals) -> Hop:
         link = ipr.get_links(route.get("RTA_OIF"))[0]
         return signals.by_oif.get(link.get("IFLA_IFNAME"), UNKNOWN)
     return UNKNOWN
-
-
-def route_path(ipr: IPRoute, dst: str, signals: PathSignals) -> PathKind:
-    """The path the router's FIB uses to `dst` now."""
-    return route_hop(ipr, dst, signals).kind

@@ -16,13 +16,15 @@ import re
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import allure
 
-from erdrill.core.record import DrillRecord, write_atomic
+from erdrill.core.files import write_atomic
+from erdrill.core.record import DrillRecord
 from erdrill.probes.samples import Sample
 from erdrill.reports.categories import write_categories
 from erdrill.reports.evidence import RouteSnapshots, routes_json, routes_text, samples_csv
@@ -220,6 +222,72 @@ def write_environment(
     return _write(results_dir / "environment.properties", "\n".join(lines) + "\n", secrets)
 
 
+@dataclass(frozen=True)
+class _Runner:
+    """A CI system or scheduler: how to recognise it, what it is, its build number's name."""
+
+    detect: Callable[[Mapping[str, str]], bool]
+    describe: Callable[[Mapping[str, str]], dict[str, str]]
+    order: str | None = None
+
+
+def _github(env: Mapping[str, str]) -> dict[str, str]:
+    server = env.get("GITHUB_SERVER_URL", "https://github.com")
+    run = f"{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env.get('GITHUB_RUN_ID', '')}"
+    return {
+        "name": "GitHub Actions",
+        "type": "github",
+        "url": server,
+        "buildUrl": f"{server}/{run}",
+    }
+
+
+_RUNNERS = (  # the first that matches names the run
+    _Runner(lambda e: e.get("GITHUB_ACTIONS") == "true", _github, "GITHUB_RUN_NUMBER"),
+    _Runner(
+        lambda e: bool(e.get("GITLAB_CI")),
+        lambda e: {
+            "name": "GitLab CI",
+            "type": "gitlab",
+            "url": e.get("CI_SERVER_URL", ""),
+            "buildUrl": e.get("CI_PIPELINE_URL", e.get("CI_JOB_URL", "")),
+        },
+        "CI_PIPELINE_IID",
+    ),
+    _Runner(
+        lambda e: bool(e.get("JENKINS_URL")),
+        lambda e: {
+            "name": "Jenkins",
+            "type": "jenkins",
+            "url": e["JENKINS_URL"],
+            "buildUrl": e.get("BUILD_URL", ""),
+        },
+        "BUILD_NUMBER",
+    ),
+    _Runner(
+        lambda e: bool(e.get("TF_BUILD")),
+        lambda e: {
+            "name": "Azure Pipelines",
+            "type": "azure",
+            "url": e.get("SYSTEM_COLLECTIONURI", ""),
+        },
+        "BUILD_BUILDID",
+    ),
+    _Runner(
+        lambda e: bool(e.get("ERDRILL_SCHEDULER")),
+        lambda e: {"name": f"scheduler {e['ERDRILL_SCHEDULER']}", "type": "scheduler"},
+    ),
+    _Runner(
+        lambda e: e.get("CI", "").lower() in ("true", "1", "yes"),
+        lambda e: {"name": "CI", "type": "ci"},
+    ),
+    _Runner(
+        lambda e: bool(e.get("INVOCATION_ID") and e.get("JOURNAL_STREAM")),
+        lambda e: {"name": "systemd unit", "type": "systemd"},
+    ),
+)
+
+
 def executor_info(
     run_id: str, report_url: str | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -237,51 +305,12 @@ def executor_info(
         "buildName": f"erdrill drill {run_id}",
         "reportName": "erdrill drill report",
     }
-    if env.get("GITHUB_ACTIONS") == "true":
-        server = env.get("GITHUB_SERVER_URL", "https://github.com")
-        info |= {
-            "name": "GitHub Actions",
-            "type": "github",
-            "url": server,
-            "buildUrl": f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/"
-            f"{env.get('GITHUB_RUN_ID', '')}",
-        }
-        order = env.get("GITHUB_RUN_NUMBER")
-    elif env.get("GITLAB_CI"):
-        info |= {
-            "name": "GitLab CI",
-            "type": "gitlab",
-            "url": env.get("CI_SERVER_URL", ""),
-            "buildUrl": env.get("CI_PIPELINE_URL", env.get("CI_JOB_URL", "")),
-        }
-        order = env.get("CI_PIPELINE_IID")
-    elif env.get("JENKINS_URL"):
-        info |= {
-            "name": "Jenkins",
-            "type": "jenkins",
-            "url": env["JENKINS_URL"],
-            "buildUrl": env.get("BUILD_URL", ""),
-        }
-        order = env.get("BUILD_NUMBER")
-    elif env.get("TF_BUILD"):
-        info |= {
-            "name": "Azure Pipelines",
-            "type": "azure",
-            "url": env.get("SYSTEM_COLLECTIONURI", ""),
-        }
-        order = env.get("BUILD_BUILDID")
-    elif env.get("ERDRILL_SCHEDULER"):
-        info |= {"name": f"scheduler {env['ERDRILL_SCHEDULER']}", "type": "scheduler"}
-        order = None
-    elif env.get("CI", "").lower() in ("true", "1", "yes"):
-        info |= {"name": "CI", "type": "ci"}
-        order = None
-    elif env.get("INVOCATION_ID") and env.get("JOURNAL_STREAM"):
-        info |= {"name": "systemd unit", "type": "systemd"}
-        order = None
-    else:
+    runner = next((r for r in _RUNNERS if r.detect(env)), None)
+    if runner is None:
         info |= {"name": f"manual run by {user}", "type": "manual"}
-        order = None
+    else:
+        info |= runner.describe(env)
+    order = env.get(runner.order) if runner and runner.order else None
     if order and order.isdigit():
         info["buildOrder"] = int(order)
     if report_url:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from erdrill.core.errors import EnvironmentProblem, ErdrillError
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 from erdrill.reports.categories import write_categories
 from erdrill.reports.redact import redact
 

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+from erdrill.core.files import write_atomic
 from erdrill.core.outcomes import (
     CATEGORIES as OUTCOME_CATEGORIES,
 )
@@ -25,7 +26,6 @@ from erdrill.core.outcomes import (
     LimitExceeded,
     NoFailover,
 )
-from erdrill.core.record import write_atomic
 
 __all__ = [
     "CATEGORIES",

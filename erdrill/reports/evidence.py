@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from erdrill.core.files import write_atomic
 from erdrill.core.paths import PathKind
-from erdrill.core.record import write_atomic
 from erdrill.core.routes import RouteEntry, RouteTable
 from erdrill.probes.samples import Sample
 from erdrill.reports.redact import redact, redact_data

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from erdrill.core.outcomes import LIMIT_EXCEEDED_PREFIX, NO_FAILOVER_PREFIX, Category
 from erdrill.core.record import DrillRecord
@@ -29,16 +29,17 @@ __all__ = [
     "HOLD_TIMER_SHARE",
     "Assessment",
     "Detected",
+    "DrilledTarget",
     "FindingSpec",
     "Severity",
     "assess",
     "classify",
     "derive",
+    "drilled_target",
     "finding_ids_of",
     "hold_timer_ms",
     "previous_drill",
     "session_findings",
-    "target_key",
     "target_label",
 ]
 
@@ -327,10 +328,20 @@ def session_findings(record: DrillRecord) -> list[tuple[str, bool]]:
     return out
 
 
-def target_key(record: DrillRecord) -> tuple[str, str, str, str]:
-    """What identifies a target across drills: target, topology, lab prefix, circuit."""
+class DrilledTarget(NamedTuple):
+    """Which target a drill record drilled, as the history tells targets apart."""
+
+    target: str
+    topology: str
+    lab_prefix: str
+    circuit: str
+
+
+def drilled_target(record: DrillRecord) -> DrilledTarget:
+    """The target a record drilled: its kind, and the topology, lab prefix or circuit that
+    the target's labels name (the only place history lines of every age keep them)."""
     labels = record.labels
-    return (
+    return DrilledTarget(
         str(record.target),
         labels.get("topology", ""),
         labels.get("lab prefix", ""),
@@ -339,7 +350,7 @@ def target_key(record: DrillRecord) -> tuple[str, str, str, str]:
 
 
 def target_label(key: tuple[str, str, str, str]) -> str:
-    """A target key in words: ``lab (topology reference, lab prefix erd-lab)``."""
+    """A drilled target in words: ``lab (topology reference, lab prefix erd-lab)``."""
     target, topology, prefix, circuit = key
     parts = [
         f"{name} {value}"
@@ -362,7 +373,7 @@ def previous_drill(
     record: DrillRecord, entries: Iterable[Mapping[str, Any]]
 ) -> Mapping[str, Any] | None:
     """The latest history entry of the same target and fault as `record` (not itself)."""
-    key, fault = target_key(record), record.fault
+    key, fault = drilled_target(record), record.fault
     found: Mapping[str, Any] | None = None
     for entry in entries:
         if entry.get("run_id") == record.run_id:
@@ -371,7 +382,7 @@ def previous_drill(
             other = DrillRecord.model_validate(entry)
         except ValueError:
             continue
-        if target_key(other) == key and other.fault == fault:
+        if drilled_target(other) == key and other.fault == fault:
             found = entry
     return found
 

@@ -4,7 +4,7 @@ A target counts as drilled when a drill that injected a fault passed (steady-sta
 alone do not test the backup). Microsoft advises testing the VPN backup at least every
 quarter, so a target without a passing drill within `DEFAULT_INTERVAL_DAYS` (90; override
 with ``ERDRILL_DRILL_INTERVAL_DAYS`` or the ``interval_days`` argument) is overdue.
-Targets are told apart as in `reports.findings.target_key`. A demonstration (a lab
+Targets are told apart as in `reports.findings.drilled_target`. A demonstration (a lab
 misconfigured on purpose to show a finding: a scenario tagged @misconfigured, or a
 topology with `demonstration: true`) is no target anyone must drill: it is left out.
 """
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from erdrill.core.errors import ConfigError
 from erdrill.core.outcomes import Verdict
 from erdrill.core.record import DrillRecord
-from erdrill.reports.findings import target_key, target_label
+from erdrill.reports.findings import DrilledTarget, drilled_target, target_label
 
 __all__ = [
     "DEFAULT_INTERVAL_DAYS",
@@ -134,12 +134,12 @@ def freshness(
     days = interval_days(interval)
     at = now or datetime.now(UTC)
     records = list(records)
-    shows = {target_key(r) for r in records if is_demonstration(r)}
-    records = [r for r in records if target_key(r) not in shows]
-    last: dict[tuple[str, str, str, str], datetime | None] = {}
-    passed: dict[tuple[str, str, str, str], tuple[str, datetime]] = {}
+    shows = {drilled_target(r) for r in records if is_demonstration(r)}
+    records = [r for r in records if drilled_target(r) not in shows]
+    last: dict[DrilledTarget, datetime | None] = {}
+    passed: dict[DrilledTarget, tuple[str, datetime]] = {}
     for rec in records:
-        key, when = target_key(rec), drill_time(rec)
+        key, when = drilled_target(rec), drill_time(rec)
         seen = last.get(key)
         last[key] = when if seen is None or (when is not None and when > seen) else seen
         if _passed_drill(rec) and when is not None:
@@ -170,8 +170,8 @@ def of_target(
 ) -> TargetFreshness | None:
     """The freshness of `record`'s target from `records` and `record` itself (None for a
     demonstration)."""
-    key = target_key(record)
-    mine = [r for r in records if target_key(r) == key and r.run_id != record.run_id]
+    key = drilled_target(record)
+    mine = [r for r in records if drilled_target(r) == key and r.run_id != record.run_id]
     found = freshness([*mine, record], now, interval)
     return found[0] if found else None
 

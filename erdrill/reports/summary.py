@@ -23,7 +23,6 @@ __all__ = [
     "FIGURES",
     "TRANSITIONS",
     "limit_for",
-    "print_summary",
     "render_summary",
     "summary_table",
 ]
@@ -148,11 +147,6 @@ def render_summary(records: Sequence[DrillRecord], width: int = 100, color: bool
             + ": figures are accurate to one interval"
         )
     return "".join(line.rstrip() + "\n" for line in buf.getvalue().splitlines())
-
-
-def print_summary(records: Sequence[DrillRecord], console: Console | None = None) -> None:
-    """Print the summary to `console` (stdout by default)."""
-    (console or Console()).print(render_summary(records), end="")
 
 
 def _figure_cells(

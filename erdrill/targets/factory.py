@@ -8,7 +8,9 @@ from typing import Any
 from erdrill.core import journal
 from erdrill.core.errors import ConfigError
 from erdrill.core.settings import DrillOptions
+from erdrill.lab import lab_fault
 from erdrill.lab.lab import Lab
+from erdrill.lab.lab_fault import LabFault
 from erdrill.lab.topology import load_topology
 from erdrill.targets.lab import LabTarget
 from erdrill.targets.target import Target
@@ -31,12 +33,12 @@ def make_target(options: DrillOptions, drill_config: Path | None, topology: Path
     )
 
 
-def _undo_lab(entry: dict[str, Any]) -> None:
+def _undo_lab(entry: dict[str, Any], state_dir: Path | None) -> None:
     """Undo a lab fault a dead drill left; a half-built or half-removed lab is removed."""
-    undo = entry.get("undo", {})
-    lab = Lab.current(str(undo.get("prefix", "erd-lab")), Path(str(undo.get("run_root"))))
+    lab = Lab.of_entry(entry, state_dir)
     if lab.is_up():
-        lab.restore(str(entry.get("fault")), wait=30.0)
+        LabFault.from_journal(entry, lab).undo()
+        lab.wait_healthy(timeout=30.0)
     elif lab.existing_namespaces():
         lab.down()  # a partial lab keeps no steady state worth saving: the next run rebuilds
 
@@ -55,7 +57,7 @@ def repair_open_faults(
     from erdrill.targets.azure import undo_azure_entry
 
     undoers: dict[str, journal.Undoer] = {
-        "lab": _undo_lab,
+        lab_fault.TARGET: lambda e: _undo_lab(e, state_dir),
         "azure": lambda e: undo_azure_entry(e, options.allow_disruption),
     }
     return journal.repair(undoers, state_dir, target_key, for_holder=for_holder)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 from erdrill.core.errors import LabError
@@ -11,49 +10,20 @@ from erdrill.core.faults import Fault
 from erdrill.core.paths import PathPair
 from erdrill.core.routes import RouteTable
 from erdrill.lab.build import wait_until
-from erdrill.lab.faults import FaultKind, fault_kind, fault_kinds
+from erdrill.lab.faults import fault_kind, fault_kinds
 from erdrill.lab.lab import Lab
+from erdrill.lab.lab_fault import LabFault
 from erdrill.lab.plan import plan
 from erdrill.lab.signatures import REPLY_TTLS
 from erdrill.lab.topology import DEFAULT_TOPOLOGY, load_topology
 from erdrill.probes.target import ProbeTarget
 from erdrill.targets.target import Health
 
-__all__ = ["LabFault", "LabTarget"]
+__all__ = ["LabTarget"]
 
 
 def _on(detail: str, path: str) -> bool:
     return detail == path or detail.startswith(f"{path}/")
-
-
-@dataclass(frozen=True)
-class LabFault:
-    """A lab fault kind bound to one lab: inject, undo, and how to undo it from elsewhere."""
-
-    kind: FaultKind
-    lab: Lab
-
-    @property
-    def name(self) -> str:
-        return self.kind.name
-
-    @property
-    def moves_to_vpn(self) -> bool:
-        return self.kind.leaves_expressroute(self.lab.topology)
-
-    def inject(self) -> None:
-        self.lab.inject(self.kind.name)
-
-    def undo(self) -> None:
-        self.lab.undo(self.kind.name)
-
-    def journal_entry(self) -> dict[str, str]:
-        return {
-            "target": "lab",
-            "prefix": self.lab.topology.prefix,
-            "run_root": str(self.lab.run_dir.parent),
-            "fault": self.kind.name,
-        }
 
 
 class LabTarget:
@@ -72,6 +42,10 @@ class LabTarget:
         """A lab built from one of the shipped topologies (erdrill/lab/topologies/<name>.yaml)."""
         topology = load_topology(DEFAULT_TOPOLOGY.parent / f"{name}.yaml")
         return cls(Lab(topology.model_copy(update={"prefix": prefix})), expect_expressroute)
+
+    @property
+    def identity(self) -> str:
+        return self.lab.topology.prefix
 
     def describe(self) -> dict[str, str]:
         return {

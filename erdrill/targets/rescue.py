@@ -18,6 +18,7 @@ from erdrill.core import journal
 from erdrill.core.errors import ErdrillError
 from erdrill.core.settings import DrillOptions
 from erdrill.lab.lab import Lab
+from erdrill.lab.lab_fault import PREFIX, RUN_ROOT
 from erdrill.targets.factory import repair_open_faults
 
 __all__ = ["main", "rescue"]
@@ -37,10 +38,9 @@ def rescue(key: str, state_dir: Path | None, allow_disruption: bool) -> dict[str
     except ErdrillError as exc:
         report["left"] = str(exc)
     for entry in entries:
-        undo = entry.get("undo", {})
-        if undo.get("prefix") and undo.get("run_root"):  # a lab, or Azure's face on a lab
-            lab = Lab.current(str(undo["prefix"]), Path(str(undo["run_root"])))
-            report["paths"] = lab.paths().to_dict()
+        undo = entry.get(journal.UNDO, {})
+        if undo.get(PREFIX) and undo.get(RUN_ROOT):  # a lab, or Azure's face on a lab
+            report["paths"] = Lab.of_entry(entry).paths().to_dict()
     return report
 
 

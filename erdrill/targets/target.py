@@ -38,6 +38,11 @@ class Target(Protocol):
     default_fault: str
     path_poll_interval_s: float
 
+    @property
+    def identity(self) -> str:
+        """What tells this target from others of its kind: the lab's prefix, the circuit."""
+        ...
+
     def describe(self) -> dict[str, str]:
         """Labels for the record and the report (topology or circuit name, versions)."""
         ...
@@ -98,6 +103,5 @@ class Target(Protocol):
 
 
 def target_key(target: Target) -> str:
-    """The key of a target's lock and journal: `lab-<prefix>`, `azure-<circuit>`."""
-    d = target.describe()
-    return f"{target.name}-{d.get('lab prefix') or d.get('circuit') or 'default'}"
+    """The key of a target's lock and journal: `lab-<prefix>`, `azure-<circuit>/<peering>`."""
+    return f"{target.name}-{target.identity}"

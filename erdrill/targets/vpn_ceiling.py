@@ -18,7 +18,7 @@ from pathlib import Path
 
 from erdrill.core import journal
 from erdrill.core.errors import ConfigError
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 from erdrill.lab.plan import plan
 from erdrill.lab.topology import Topology
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 
 __all__ = [
     "CHUNK",

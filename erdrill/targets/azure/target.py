@@ -120,6 +120,10 @@ class AzureTarget:
         return self.arm.steps
 
     # --- description, readiness, teardown ---------------------------------------------
+    @property
+    def identity(self) -> str:
+        return f"{self.cfg.circuit}/{self.cfg.peering}"
+
     def describe(self) -> dict[str, str]:
         c = self.cfg
         d = {
