@@ -95,13 +95,18 @@ def run(ctx: click.Context, /, inventory: Path, reports: Path, concurrency: int 
         inv, circuits, reports, Timings(heartbeat_timeout_s=heartbeat_timeout), concurrency
     )
     campaign_id = new_campaign_id()
-    click.echo(f"erdrill fleet: campaign {campaign_id}: {len(circuits)} circuit(s), "
-               f"{inp.concurrency} at once")  # fmt: skip
+
+    def started() -> None:
+        click.echo(f"erdrill fleet: campaign {campaign_id}: {len(circuits)} circuit(s), "
+                   f"{inp.concurrency} at once")  # fmt: skip
 
     async def go() -> Any:
         if o["temporal"]:
-            return await run_campaign(await _client(o), inp, campaign_id)
+            client = await _client(o)
+            started()
+            return await run_campaign(client, inp, campaign_id)
         async with local_server() as client:
+            started()
             stop = asyncio.Event()
             served = asyncio.create_task(serve(client, sorted({c.site for c in circuits}), stop))
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -167,4 +168,4 @@ class FleetActivities:
                 except ErdrillError:
                     expressroute = False
                 paths = lab.paths().to_dict()
-        return UndoReport(undone, expressroute, paths, socket.gethostname())
+        return UndoReport(undone, expressroute, paths, f"{socket.gethostname()} (pid {os.getpid()})")

@@ -17,7 +17,7 @@ from temporalio.client import Client, TLSConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from erdrill.core.errors import EnvironmentProblem, ErdrillError
+from erdrill.core.errors import ConfigError, EnvironmentProblem, ErdrillError
 from erdrill.core.exitcodes import ExitCode
 from erdrill.fleet.activities import FleetActivities
 from erdrill.fleet.jobs import CONTROL_QUEUE, site_queue
@@ -40,16 +40,32 @@ async def connect(
     address: str, namespace: str = "default", tls: TLSConfig | bool = False
 ) -> Client:
     """A client of the Temporal server at `address`, or one line saying why not."""
+
+    def unreachable(why: str) -> TemporalUnreachable:
+        why = " ".join(why.split())[:160] or "no answer"
+        return TemporalUnreachable(
+            f"--temporal: no Temporal server at {address} (namespace {namespace}): {why}; "
+            "check the address, or leave --temporal out to start a local dev server"
+        )
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            "--temporal", "temporal", f"{address!r} is not HOST:PORT", "like localhost:7233"
+        )
+    try:  # a plain TCP look first: the SDK's own failure is noisier and slower
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, int(port)), CONNECT_TIMEOUT_S
+        )
+        writer.close()
+    except (TimeoutError, OSError) as exc:
+        raise unreachable(exc.strerror or str(exc) or type(exc).__name__) from None
     try:
         return await asyncio.wait_for(
             Client.connect(address, namespace=namespace, tls=tls), CONNECT_TIMEOUT_S
         )
     except (TimeoutError, RuntimeError, OSError) as exc:
-        why = " ".join(str(exc).split())[:200] or "no answer"
-        raise TemporalUnreachable(
-            f"--temporal: no Temporal server at {address} (namespace {namespace}): {why}; "
-            "check the address, or leave --temporal out to start a local dev server"
-        ) from None
+        raise unreachable(str(exc)) from None
 
 
 def temporal_binary() -> Path:
