@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
-import os
 import signal
 import socket
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,6 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from erdrill.core import journal
-from erdrill.core.errors import ErdrillError
-from erdrill.core.settings import DrillOptions
 from erdrill.fleet.jobs import (
     CONTROL_QUEUE,
     CircuitJob,
@@ -32,12 +29,9 @@ from erdrill.fleet.jobs import (
     UndoReport,
     lock_id,
 )
-from erdrill.lab.lab import Lab
-from erdrill.targets.factory import repair_open_faults
 
 __all__ = ["FleetActivities", "record_summary"]
 
-_UNDO_KEY = "fleet-undo"
 _JOURNAL_POLL_S = 0.2  # how soon a new journal entry reaches the workflow
 
 
@@ -141,31 +135,18 @@ class FleetActivities:
                 await asyncio.wait_for(proc.wait(), _JOURNAL_POLL_S)
 
     @activity.defn
-    def undo_reported(self, job: UndoJob) -> UndoReport:
-        """Undo the journal entries a lost drill reported, with erdrill's own repair, then
-        wait until ExpressRoute carries traffic again (where a lab shows it)."""
-        with tempfile.TemporaryDirectory(prefix="erdrill-undo-") as tmp:
-            state = Path(tmp)
-            for e in job.entries:
-                journal.open_entry(
-                    _UNDO_KEY, str(e.get("run_id")), str(e.get("fault")), dict(e["undo"]), state
-                )
-            try:
-                undone = repair_open_faults(
-                    DrillOptions(allow_disruption=job.allow_disruption), state, _UNDO_KEY
-                )
-            except ErdrillError as exc:
-                raise ApplicationError(f"undo failed: {exc}") from None  # retried
-        expressroute: bool | None = None
-        paths: dict[str, Any] | None = None
-        for e in job.entries:
-            undo = e.get("undo", {})
-            if undo.get("prefix") and undo.get("run_root"):  # a lab, or the face on a lab
-                lab = Lab.current(str(undo["prefix"]), Path(str(undo["run_root"])))
-                try:
-                    lab.wait_healthy(job.restore_wait_s, expect_expressroute=True)
-                    expressroute = True
-                except ErdrillError:
-                    expressroute = False
-                paths = lab.paths().to_dict()
-        return UndoReport(undone, expressroute, paths, f"{socket.gethostname()} (pid {os.getpid()})")
+    async def undo_reported(self, job: UndoJob) -> UndoReport:
+        """Undo the journal entries a lost drill reported and wait for ExpressRoute, in a
+        fresh process (`python -I -m erdrill.fleet.undo`: netlink helpers fork, which a
+        worker's threads make unsafe)."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-m", "erdrill.fleet.undo",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate(json.dumps(dataclasses.asdict(job)).encode())
+        if proc.returncode != 0:
+            why = (err or out).decode(errors="replace").strip().splitlines()
+            raise ApplicationError(f"undo failed: {why[-1] if why else proc.returncode}")
+        report = json.loads(out)
+        return UndoReport(**report)
