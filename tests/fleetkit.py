@@ -83,7 +83,13 @@ def write_inventory(
 
 
 def start_worker(
-    address: str, sites: list[str], state: Path, log: Path, erdrill: str = ERDRILL, **env: str
+    address: str,
+    sites: list[str],
+    state: Path,
+    log: Path,
+    erdrill: str = ERDRILL,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`erdrill fleet worker` in its own process group (a host: its drills die with it)."""
     state.mkdir(parents=True, exist_ok=True)
@@ -91,7 +97,7 @@ def start_worker(
     for s in sites:
         argv += ["--site", s]
     return subprocess.Popen(
-        argv, env={**os.environ, "ERDRILL_STATE_DIR": str(state), **env},
+        argv, env={**(env or os.environ), "ERDRILL_STATE_DIR": str(state)}, cwd=cwd,
         stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
 
