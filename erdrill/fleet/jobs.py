@@ -90,6 +90,7 @@ class UndoReport:
     expressroute: bool | None  # None: no lab to look at (an Azure circuit)
     paths: dict[str, Any] | None
     host: str
+    at: float = 0.0  # when it was done (and ExpressRoute confirmed), seconds since the epoch
 
 
 @dataclass

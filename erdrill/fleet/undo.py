@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,13 @@ def undo(entries: list[dict[str, Any]], allow_disruption: bool, wait_s: float) -
                 expressroute = False
             paths = lab.paths().to_dict()
     host = f"{socket.gethostname()} (pid {os.getppid()})"  # the worker that asked
-    return {"undone": undone, "expressroute": expressroute, "paths": paths, "host": host}
+    return {
+        "undone": undone,
+        "expressroute": expressroute,
+        "paths": paths,
+        "host": host,
+        "at": time.time(),
+    }
 
 
 def main() -> int:
