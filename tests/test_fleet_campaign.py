@@ -78,6 +78,13 @@ def test_a_campaign_never_drills_two_circuits_sharing_a_resource_at_once(
     assert not overlap(c["ams-1"], c["ams-2"])
     assert overlap(c["dub-1"], c["ams-1"]) or overlap(c["dub-1"], c["ams-2"])
     assert not any(Lab.current(p, ws / "labs").existing_namespaces() for p in prefixes[:3])
+    # One Allure results folder for the campaign, each circuit its own parent suite.
+    merged = ws / "reports" / result["campaign_id"] / "allure-results"
+    suites = [
+        {x["value"] for x in json.loads(f.read_text())["labels"] if x["name"] == "parentSuite"}
+        for f in merged.glob("*-result.json")
+    ]
+    assert sorted(s for group in suites for s in group) == ["ams-1", "ams-2", "dub-1"]
     # Every workflow of the campaign replays from its recorded history (determinism).
     asyncio.run(_replay(temporal, result["campaign_id"]))
 
@@ -133,11 +140,13 @@ def test_a_killed_drill_host_has_its_fault_undone_by_another_worker(
     temporal: str, drill_workspace: Path, prefixes: list[str]
 ) -> None:
     ws = drill_workspace
-    inv = write_inventory(ws / "inv", [
-        circuit("doomed", "lost-site", prefixes[0], peering_location="Paris"),
-        circuit("fine-1", "west", prefixes[1], peering_location="Amsterdam"),
-        circuit("fine-2", "west", prefixes[2], peering_location="Dublin"),
-    ], concurrency=3)  # fmt: skip
+    spec = [("doomed", "lost-site", "Paris"), ("fine-1", "west", "Amsterdam"),
+            ("fine-2", "west", "Dublin")]  # fmt: skip
+    circuits = [
+        circuit(n, s, p, peering_location=at)
+        for (n, s, at), p in zip(spec, prefixes[:3], strict=True)
+    ]
+    inv = write_inventory(ws / "inv", circuits, concurrency=3)
     doomed = start_worker(temporal, ["lost-site"], ws / "state-a", ws / "worker-a.log")
     other = start_worker(temporal, ["west"], ws / "state-b", ws / "worker-b.log")
     try:

@@ -16,7 +16,13 @@ from erdrill.core.errors import ConfigError
 from erdrill.fleet.campaign import campaign_input, new_campaign_id, run_campaign
 from erdrill.fleet.inventory import Inventory, load_inventory
 from erdrill.fleet.jobs import Timings
-from erdrill.fleet.results import campaign_exit_code, result_lines, status_lines, write_result
+from erdrill.fleet.results import (
+    campaign_exit_code,
+    merge_allure,
+    result_lines,
+    status_lines,
+    write_result,
+)
 from erdrill.fleet.schedule import create_schedule
 from erdrill.fleet.worker import connect, local_server, serve
 
@@ -119,6 +125,8 @@ def run(ctx: click.Context, /, inventory: Path, reports: Path, concurrency: int 
     path = write_result(result, reports)
     for line in result_lines(result, status_lines(circuits, reports, inv.interval_days)):
         click.echo(line)
+    allure = merge_allure(result, reports)
+    click.echo(f"erdrill fleet: its Allure results, by circuit: erdrill report --results {allure}")
     click.echo(f"erdrill fleet: campaign result in {path}")
     ctx.exit(campaign_exit_code(result))
 

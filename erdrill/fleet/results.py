@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,13 @@ from erdrill.fleet.jobs import CampaignResult, CircuitResult
 from erdrill.reports import history
 from erdrill.reports.freshness import freshness
 
-__all__ = ["campaign_exit_code", "result_lines", "status_lines", "write_result"]
+__all__ = [
+    "campaign_exit_code",
+    "merge_allure",
+    "result_lines",
+    "status_lines",
+    "write_result",
+]
 
 _SEVERITY = [16, 15, 12, 13, 11, 10, 14]  # as erdrill/core/outcomes.py orders the codes
 
@@ -92,4 +99,25 @@ def status_lines(circuits: Sequence[Circuit], reports: Path, interval: float) ->
             f"({last.finished_at or last.started_at}); last pass {since} "
             f"(interval {interval:g} days)"
         )
+    return out
+
+
+def merge_allure(result: CampaignResult, reports: Path) -> Path:
+    """One Allure results folder for the campaign, grouped by circuit (its parent suite):
+    `erdrill report --results <it>` builds the campaign's report."""
+    out = reports / result.campaign_id / "allure-results"
+    out.mkdir(parents=True, exist_ok=True)
+    for c in result.circuits:
+        src = reports / c.name / "reports" / "allure-results"
+        for f in sorted(src.glob("*")) if src.is_dir() else []:
+            if f.name.endswith("-result.json"):
+                data = json.loads(f.read_text())
+                labels = [x for x in data.get("labels", []) if x.get("name") != "parentSuite"]
+                data["labels"] = [*labels, {"name": "parentSuite", "value": c.name}]
+                for key in ("historyId", "testCaseId", "fullName"):  # one test per circuit
+                    if key in data:
+                        data[key] = f"{c.name}:{data[key]}"
+                write_atomic(out / f.name, json.dumps(data))
+            elif "-attachment" in f.name or f.name == "categories.json":
+                shutil.copyfile(f, out / f.name)
     return out
