@@ -26,17 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from fleetkit import (
-    by_name,
-    campaign,
-    circuit,
-    dev_server,
-    fleet_run,
-    labs_down,
-    start_worker,
-    stop_worker,
-    write_inventory,
-)
+import fleetkit as fk
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -70,20 +60,20 @@ async def queue_to_start(address: str, campaign_id: str) -> list[float]:
 
 def campaigns(address: str, root: Path, n: int) -> None:
     prefixes = [f"erd-flt-b{i}" for i in range(n)]
-    inv = write_inventory(
-        root / "inv", [circuit(f"c{i}", "bench", p) for i, p in enumerate(prefixes)]
+    inv = fk.write_inventory(
+        root / "inv", [fk.circuit(f"c{i}", "bench", p) for i, p in enumerate(prefixes)]
     )
-    worker = start_worker(address, ["bench"], root / "state", root / "worker.log")
+    worker = fk.start_worker(address, ["bench"], root / "state", root / "worker.log")
     walls: dict[int, float] = {}
     try:
         for conc in (1, 4):
             t0 = time.monotonic()
-            run = fleet_run(address, inv, root / f"reports-{conc}", "--concurrency", str(conc))
+            run = fk.fleet_run(address, inv, root / f"reports-{conc}", "--concurrency", str(conc))
             out, _ = run.communicate(timeout=3600)
             walls[conc] = time.monotonic() - t0
-            result = campaign(root, out)
+            result = fk.campaign(root, out)
             verdicts = [c["verdict"] for c in result["circuits"]]
-            singles = sum(seconds(c) for c in by_name(result).values())
+            singles = sum(seconds(c) for c in fk.by_name(result).values())
             if conc == 1:
                 serial_sum = singles
             q = asyncio.run(queue_to_start(address, result["campaign_id"]))
@@ -100,23 +90,23 @@ def campaigns(address: str, root: Path, n: int) -> None:
             "(goal < 0.5)"
         )
     finally:
-        stop_worker(worker)
-        labs_down(prefixes, Path(os.environ["ERDRILL_LAB_ROOT"]))
+        fk.stop_worker(worker)
+        fk.labs_down(prefixes, Path(os.environ["ERDRILL_LAB_ROOT"]))
 
 
 def kill(address: str, root: Path) -> None:
-    inv = write_inventory(root / "kinv", [circuit("doomed", "lost", "erd-flt-k1")])
-    doomed = start_worker(address, ["lost"], root / "state-a", root / "worker-a.log")
-    other = start_worker(address, ["spare"], root / "state-b", root / "worker-b.log")
+    inv = fk.write_inventory(root / "kinv", [fk.circuit("doomed", "lost", "erd-flt-k1")])
+    doomed = fk.start_worker(address, ["lost"], root / "state-a", root / "worker-a.log")
+    other = fk.start_worker(address, ["spare"], root / "state-b", root / "worker-b.log")
     try:
-        run = fleet_run(address, inv, root / "reports-k")
+        run = fk.fleet_run(address, inv, root / "reports-k")
         while not list((root / "state-a").glob("journal-*.json")):
             time.sleep(0.05)
         time.sleep(0.5)
         killed = time.time()
         os.killpg(doomed.pid, signal.SIGKILL)
         out, _ = run.communicate(timeout=600)
-        (c,) = by_name(campaign(root, out)).values()
+        (c,) = fk.by_name(fk.campaign(root, out)).values()
         undo = c["undo"]
         print(
             f"SIGKILL of the drill host to ExpressRoute carrying traffic again: "
@@ -125,9 +115,9 @@ def kill(address: str, root: Path) -> None:
             f"ExpressRoute {undo['expressroute']})"
         )
     finally:
-        stop_worker(doomed)
-        stop_worker(other)
-        labs_down(["erd-flt-k1"], Path(os.environ["ERDRILL_LAB_ROOT"]))
+        fk.stop_worker(doomed)
+        fk.stop_worker(other)
+        fk.labs_down(["erd-flt-k1"], Path(os.environ["ERDRILL_LAB_ROOT"]))
 
 
 def main() -> None:
@@ -143,7 +133,7 @@ def main() -> None:
     os.environ["PATH"] = f"{BIN}:{os.environ['PATH']}"
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"fleet benchmark in {root} (load {load})", flush=True)
-    with dev_server() as address:
+    with fk.dev_server() as address:
         if not args.skip_campaigns:
             campaigns(address, root, args.circuits)
         if not args.skip_kill:
