@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from labkit import TEST_PREFIX, back_to_steady_state, make_topology, running_lab
+from wheelkit import build_dist, make_venv
 
 from erdrill.lab.lab import Lab
 
@@ -90,6 +91,18 @@ def drill_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ERDRILL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("ERDRILL_LAB_ROOT", str(tmp_path / "labs"))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel and sdist built from a clean export of the repository (tests/wheelkit.py)."""
+    return build_dist(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture
+def fresh_venv(drill_workspace: Path, dist: Path) -> Path:
+    """A venv outside the checkout with the wheel and its locked dependencies only."""
+    return make_venv(drill_workspace / "venv", dist)
 
 
 @pytest.fixture

@@ -7,45 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from drillrun import REPO
-
-UV = [sys.executable, "-m", "uv"]
-
-
-def clean_export(dest: Path) -> Path:
-    """The tracked files only, as `git archive HEAD` gives them once committed (a working
-    tree's uncommitted edits of tracked files included, so a developer tests what they see)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached"], cwd=REPO, capture_output=True, check=True
-    ).stdout
-    files = b"\0".join(f for f in listed.split(b"\0") if f and (REPO / f.decode()).exists())
-    archive = subprocess.run(
-        ["tar", "--null", "--no-recursion", "-T", "-", "-c"],
-        cwd=REPO, input=files, capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    dest.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel and sdist built from a clean export (no checkout files beside them)."""
-    root = tmp_path_factory.mktemp("dist")
-    src = clean_export(root / "src")
-    subprocess.run(
-        [*UV, "build", "--quiet", "--wheel", "--sdist", "--out-dir", str(root / "out"), str(src)],
-        check=True,
-        capture_output=True,
-    )
-    return root / "out"
 
 
 def tracked(pattern: str) -> set[str]:
@@ -80,20 +46,6 @@ def test_the_wheel_and_sdist_hold_every_module_the_features_steps_and_topologies
     assert {p for p in wanted if p.startswith("erdrill/targets/azure/")}
     assert wanted - in_wheel == set()
     assert wanted - in_sdist == set()
-
-
-@pytest.fixture
-def fresh_venv(drill_workspace: Path, dist: Path) -> Iterator[Path]:
-    """A venv outside the checkout with the wheel and its locked dependencies only."""
-    venv = drill_workspace / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    (wheel,) = dist.glob("*.whl")
-    subprocess.run(
-        [*UV, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-         "-c", str(REPO / "requirements.lock"), str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    yield venv
 
 
 def test_the_installed_wheel_runs_the_reference_drill_with_no_checkout(

@@ -47,6 +47,7 @@ def _register() -> None:
     cli.add_command(lab)
     for module, name in (
         ("erdrill.cli.drill", "drill"),
+        ("erdrill.cli.fleet", "fleet"),
         ("erdrill.cli.probe", "probe"),
         ("erdrill.cli.report", "report"),
         ("erdrill.cli.verify", "verify"),
