@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from erdrill.core.exitcodes import ExitCode
-from erdrill.core.record import write_atomic
+from erdrill.core.files import write_atomic
 from erdrill.fleet.inventory import Circuit
 from erdrill.fleet.jobs import CampaignResult, CircuitResult
 from erdrill.reports import history
