@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_a_schedule_is_created_and_triggered(
     ws = drill_workspace
     inv = write_inventory(ws / "inv", [circuit("sched-1", "west", prefixes[3])])
     made = subprocess.run(
-        ["erdrill", "fleet", "schedule", str(inv), "--temporal", temporal,
+        [str(Path(sys.executable).parent / "erdrill"), "fleet", "schedule", str(inv), "--temporal", temporal,
          "--id", "erdrill-test-schedule", "--reports", str(ws / "reports")],
         capture_output=True, text=True, check=False, env={**os.environ, "PATH": os.environ["PATH"]},
     )  # fmt: skip
