@@ -27,6 +27,7 @@ from erdrill.core import defaults
 from erdrill.core.circuits import CircuitConfig, site_failover_problem
 from erdrill.core.errors import ConfigError
 from erdrill.core.face_profile import FaceProfile
+from erdrill.core.fault_methods import method
 
 __all__ = [
     "LAB_FACE",
@@ -197,9 +198,7 @@ class FaultCommands(_Section):
         return _positive(v) if isinstance(v, float) else v
 
 
-FaultMethod = Literal[
-    "operator", "disable-peering", "site-failover-simulation", "command", "circuit-link-failover"
-]
+FaultMethod = str  # a name of core.fault_methods.METHODS, checked by AzureConfig
 
 
 class LinkFailoverConfig(_Section):
@@ -251,6 +250,11 @@ class AzureConfig(_Section):
         if isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         return _positive(v) if isinstance(v, float) else v
+
+    @field_validator("fault_method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        return method(v).name
 
     @field_validator("subscription_id")
     @classmethod
