@@ -40,7 +40,7 @@ from erdrill.lab.lab import Lab
 from erdrill.probes.pathid import HopSignature, classify_forward_path, traceroute
 from erdrill.probes.target import ProbeTarget
 from erdrill.targets.azure.arm import ApiStep, Arm, Connection
-from erdrill.targets.azure.errors import DisruptionRefused
+from erdrill.targets.azure.errors import DisruptionRefused, PermissionsMissing
 from erdrill.targets.azure.faults import AzureFault
 from erdrill.targets.azure.link_failover import ALL_DISRUPTIVE as DISRUPTIVE
 from erdrill.targets.azure.link_failover import ALL_FAULTS as FAULTS
@@ -53,6 +53,7 @@ from erdrill.targets.azure.link_failover import (
     with_link_hops,
 )
 from erdrill.targets.azure.reads import ControlPlane
+from erdrill.targets.azure.role import missing_actions
 from erdrill.targets.lab import LabTarget
 from erdrill.targets.target import Health
 
@@ -244,7 +245,20 @@ class AzureTarget:
                 f"azure: fault {name!r} disrupts a live circuit; refused without "
                 "allow_disruption (pass --allow-disruption, or --plan to only print the steps)"
             )
+        self._preflight(name)
         return FAULTS[name](self.reads, self._journal_where())
+
+    def _preflight(self, name: str) -> None:
+        """Refuse, before anything is journaled or written, when the identity lacks an
+        action the method needs on the resource group (targets.azure.role)."""
+        missing = missing_actions(self.arm, name, plan=self.arm.plan)
+        if missing:
+            how = "--plan " if self.arm.plan else ""
+            raise PermissionsMissing(
+                f"azure: refused before any write: the identity lacks {', '.join(missing)} on "
+                f"resource group {self.cfg.resource_group}; assign the role `erdrill role "
+                f"--fault-method {name} {how}` prints"
+            )
 
     def _journal_where(self) -> dict[str, str]:
         c = self.cfg
