@@ -89,6 +89,10 @@ class AzureFault:
     def adopt(self, undo: Mapping[str, Any]) -> None:
         """Journal repair: take what the dead drill journaled beyond the resource names."""
 
+    def vary(self, variant: str) -> None:
+        """A scenario's variant of the method (only the circuit link failover has one)."""
+        raise TargetError(f"azure: fault {self.name} has no variant {variant!r}")
+
     def _inject(self) -> None:
         raise NotImplementedError
 

@@ -65,15 +65,21 @@ class Inventory:
         return self._cache[what]
 
     def virtual_networks(self) -> list[dict[str, Any]]:
-        return self._list("virtual networks", lambda: self.arm.client.virtual_networks.list(self.rg))
+        return self._list(
+            "virtual networks", lambda: self.arm.client.virtual_networks.list(self.rg)
+        )
 
     def gateways(self) -> list[dict[str, Any]]:
         c = self.arm.client
-        return self._list("virtual network gateways", lambda: c.virtual_network_gateways.list(self.rg))
+        return self._list(
+            "virtual network gateways", lambda: c.virtual_network_gateways.list(self.rg)
+        )
 
     def connections(self) -> list[dict[str, Any]]:
         c = self.arm.client
-        return self._list("connections", lambda: c.virtual_network_gateway_connections.list(self.rg))
+        return self._list(
+            "connections", lambda: c.virtual_network_gateway_connections.list(self.rg)
+        )
 
     def local_gateways(self) -> list[dict[str, Any]]:
         c = self.arm.client

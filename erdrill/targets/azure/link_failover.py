@@ -161,6 +161,16 @@ class CircuitLinkFailover(AzureFault):
         self.link = str(undo.get("link_type") or self.link)
         self.category = str(undo.get("category") or self.category)
 
+    def vary(self, variant: str) -> None:
+        """ "<link>:<category>" for this drill (the feature's, not [azure.link_failover]'s)."""
+        link, _, category = variant.partition(":")
+        if link not in DEVICE_PATHS or category not in ("BgpDisconnect", "ASPathPrepend"):
+            raise TargetError(
+                f"azure: circuit link failover variant {variant!r}: use Primary or Secondary "
+                "and BgpDisconnect or ASPathPrepend (like Primary:ASPathPrepend)"
+            )
+        self.link, self.category = link, category
+
     def _what(self) -> str:
         return f"{self.category} on the {self.link} link of circuit {self.reads.cfg.circuit}"
 
