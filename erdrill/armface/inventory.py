@@ -12,7 +12,9 @@ A backend supplies the facts as a `Deployment` (armface.memory from memory,
 armface.lab_backend from the topology). `Deployment.misconfig` makes the face show a
 misconfigured deployment while the network behind it stays healthy: "gateway-subnet-28"
 (a /28 GatewaySubnet), "policy-based-vpn" (a PolicyBased, Basic VPN gateway),
-"vpn-not-connected" (the VPN connection NotConnected).
+"vpn-not-connected" (the VPN connection NotConnected); the in-memory face also knows
+"gateways-apart" (the VPN gateway in a workload subnet) and "vpn-without-bgp" (no BGP
+on the VPN connection, a local network gateway covering only the first prefix's half).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ class Inventory:
 
     def _gateway_body(self, name: str) -> dict[str, Any] | None:
         d, n = self.deployment(), self.names
+        subnet = self._subnet_id("GatewaySubnet")
+        if name == n.vpn_gateway and "gateways-apart" in d.misconfig:
+            subnet = self._subnet_id(next(iter(d.workload_subnets)))
         if name == n.er_gateway:
             kind, addresses = "ExpressRoute", d.er_addresses
             sku = "ErGw1AZ"
@@ -133,7 +138,7 @@ class Inventory:
                     "properties": {
                         "privateIPAddress": a,
                         "privateIPAllocationMethod": "Dynamic",
-                        "subnet": _sub(self._subnet_id("GatewaySubnet")),
+                        "subnet": _sub(subnet),
                     },
                 }
                 for c, a in zip(configs, addresses, strict=True)
@@ -198,7 +203,7 @@ class Inventory:
                 "connectionType": "IPsec",
                 "connectionProtocol": "IKEv2",
                 "routingWeight": 0,
-                "enableBgp": "policy-based-vpn" not in d.misconfig,
+                "enableBgp": not d.misconfig & {"policy-based-vpn", "vpn-without-bgp"},
                 "connectionStatus": status,
                 "ingressBytesTransferred": 0,
                 "egressBytesTransferred": 0,
@@ -208,13 +213,17 @@ class Inventory:
 
     def _local_gateway_body(self) -> dict[str, Any]:
         d, n = self.deployment(), self.names
+        space = list(d.onprem_prefixes)
+        if "vpn-without-bgp" in d.misconfig:  # half of the first prefix only
+            first = ipaddress.ip_network(space[0])
+            space = [str(next(first.subnets()))]
         return {
             "id": n.resource_id("localNetworkGateways", LOCAL_GATEWAY),
             "name": LOCAL_GATEWAY,
             "type": "Microsoft.Network/localNetworkGateways",
             "location": n.location,
             "properties": {
-                "localNetworkAddressSpace": {"addressPrefixes": list(d.onprem_prefixes)},
+                "localNetworkAddressSpace": {"addressPrefixes": space},
                 "gatewayIpAddress": "198.51.100.1",
                 "bgpSettings": {"asn": d.onprem_asn, "bgpPeeringAddress": d.onprem_bgp_address},
                 "provisioningState": "Succeeded",

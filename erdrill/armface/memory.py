@@ -30,6 +30,7 @@ class InMemoryBackend(Inventory, ResourceBackend):
         self.events: list[str] = []
         self.misconfig: set[str] = set()  # what the face shows wrongly (armface.inventory)
         self.circuits = [(self.names.circuit, self.names.peering_location)]
+        self.msee_down: set[str] = set()  # MSEE peers whose link is down (the other carries)
 
     def deployment(self) -> Deployment:
         return Deployment(
@@ -145,7 +146,9 @@ class InMemoryBackend(Inventory, ResourceBackend):
                     "localAddress": "10.100.255.4",
                     "neighbor": hop,
                     "asn": 12076,
-                    "state": "Connected" if self.er_up else "Connecting",
+                    "state": "Idle"
+                    if hop in self.msee_down
+                    else ("Connected" if self.er_up else "Connecting"),
                     "connectedDuration": "01:00:00" if self.er_up else "",
                     "routesReceived": len(self.prefixes) if self.er_up else 0,
                 }

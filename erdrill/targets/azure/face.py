@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "arm_connection",
     "journaled_config",
     "make_azure_target",
+    "served_lab",
     "undo_azure_entry",
 ]
 
@@ -94,6 +96,17 @@ class LabFace:
         with contextlib.suppress(OSError):
             self.write_request_log()
         self.server.close()
+
+
+@contextlib.contextmanager
+def served_lab(topology: Path) -> Iterator[Path]:
+    """The lab of `topology` up (reused when it is) and its face served: its run folder.
+
+    The lab stays up afterwards (`erdrill discover --lab-topology`, then the drill)."""
+    lab = Lab(load_topology(topology))
+    lab.up()
+    with serve(LabBackend(lab), lab.run_dir):
+        yield lab.run_dir
 
 
 def _config(path: Path | None) -> DrillConfig:

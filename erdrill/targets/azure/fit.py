@@ -60,9 +60,9 @@ def unfit_reason(cfg: AzureConfig, tags: Iterable[str]) -> str | None:
     return None
 
 
-def links_of(reads: ControlPlane) -> int:
+def links_of(reads: ControlPlane, er_gateway: str = "") -> int:
     """How many links of the circuit carry BGP: the ER gateway's distinct MSEE neighbours."""
-    peers = reads.bgp_peers(reads.cfg.er_gateway)
+    peers = reads.bgp_peers(er_gateway or reads.cfg.er_gateway)
     return len(
         {p.neighbor for p in peers if p.asn == int(MICROSOFT_ASN) and p.state == "Connected"}
     )
