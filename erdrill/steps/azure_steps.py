@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from erdrill.core.outcomes import SteadyStateViolation
 from erdrill.core.paths import ON_EXPRESSROUTE
@@ -24,7 +24,7 @@ def reference_architecture(drill: Drill) -> None:
     check_architecture(drill.target, drill.record, drill.save)
 
 
-@then("both links of the circuit carry BGP")
+@given("both links of the circuit carry BGP")
 def both_links(drill: Drill) -> None:
     problem = getattr(drill.target, "links_problem", lambda: None)()
     if problem:

@@ -74,11 +74,9 @@ def render(
             "operation_timeout_s = 60",
         ]
     locations = sorted({loc for _, loc in found.circuits if loc})
+    out.append(f"peering_location = {_value(found.values['peering_location'])}")
     if len(locations) >= 2:
-        out.append(
-            f"# peering_location = {_value(found.values['peering_location'])}"
-            "   # for site-failover-simulation"
-        )
+        out.append("# two peering locations: site-failover-simulation fits; describe them:")
         for name, loc in found.circuits:
             out += [
                 "# [[azure.circuits]]",

@@ -49,7 +49,7 @@ def unfit_reason(cfg: AzureConfig, tags: Iterable[str]) -> str | None:
             continue
         spec = METHODS[name]
         locations = locations_of(cfg)
-        if len(locations) < spec.min_locations:
+        if spec.min_locations > 1 and len(locations) < spec.min_locations:
             return (
                 f"{name} needs circuits in {spec.min_locations} peering locations; the config "
                 f"names {len(locations)} ({', '.join(sorted(locations)) or 'none'})"
