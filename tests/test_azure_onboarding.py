@@ -260,3 +260,25 @@ peering_location = "lab-location"
 poll_interval_s = 1
 operation_timeout_s = 20
 """
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--subscription", "not-a-guid", "--resource-group", "rg"], "--subscription"),
+        (["--subscription", SUB, "--resource-group", ""], "--resource-group"),
+    ],
+)
+def test_discover_command_bad_input_is_one_line(
+    argv: list[str],
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from erdrill.cli.app import main
+
+    monkeypatch.setenv("ERDRILL_STATE_DIR", str(tmp_path))
+    assert main(["discover", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err, err
