@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from erdrill.armface import InMemoryBackend, LabFaceCredential, Server, serve
+from erdrill.armface.swagger import SPECS, Swagger
 from erdrill.cli.role import role
 from erdrill.core.config import AzureConfig, parse_drill_config
 from erdrill.core.errors import ConfigError, ErdrillError
-from erdrill.core.face_profile import FaceProfile
+from erdrill.core.face_profile import API_VERSION, FaceProfile
 from erdrill.core.fault_methods import METHOD_NAMES, METHODS, STEADY_STATE_READS
 from erdrill.core.record import DrillRecord
 from erdrill.reports.findings import derive
@@ -242,24 +244,14 @@ def test_the_preflight_refuses_before_any_write_naming_the_action(
 
 
 def _config_text(method: str = "disable-peering") -> str:
-    return f"""
-[target]
-kind = "azure"
-[azure]
-subscription_id = "{SUB}"
-resource_group = "{RG}"
-circuit = "er-circuit"
-er_gateway = "er-gateway"
-vpn_gateway = "vpn-gateway"
-vpn_connection = "vpn-connection"
-nic = "workload-nic"
-onprem_prefixes = ["10.1.0.0/16"]
-arm_endpoint = "lab"
-fault_method = "{method}"
-peering_location = "lab-location"
-poll_interval_s = 1
-operation_timeout_s = 20
-"""
+    names = ("circuit", "er_gateway", "vpn_gateway", "vpn_connection", "nic")
+    azure: dict[str, Any] = {n: n.replace("_", "-") for n in names}
+    azure |= {"circuit": "er-circuit", "nic": "workload-nic", "subscription_id": SUB}
+    azure |= {"resource_group": RG, "onprem_prefixes": ["10.1.0.0/16"], "arm_endpoint": "lab"}
+    azure |= {"fault_method": method, "peering_location": "lab-location"}
+    azure |= {"poll_interval_s": 1, "operation_timeout_s": 20}
+    lines = ["[target]", 'kind = "azure"', "[azure]"]
+    return "\n".join(lines + [f"{k} = {json.dumps(v)}" for k, v in azure.items()]) + "\n"
 
 
 @pytest.mark.parametrize(
@@ -282,3 +274,74 @@ def test_discover_command_bad_input_is_one_line(
     assert main(["discover", *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err and "Traceback" not in err, err
+
+
+INVENTORY = [  # (swagger file, operationId, path under the resource group's Microsoft.Network)
+    ("virtualNetworkGateway.json", "VirtualNetworkGateways_List", "virtualNetworkGateways"),
+    (
+        "virtualNetworkGateway.json",
+        "VirtualNetworkGateways_Get",
+        "virtualNetworkGateways/vpn-gateway",
+    ),
+    ("virtualNetworkGateway.json", "VirtualNetworkGatewayConnections_List", "connections"),
+    ("virtualNetworkGateway.json", "LocalNetworkGateways_List", "localNetworkGateways"),
+    ("virtualNetworkGateway.json", "LocalNetworkGateways_Get", "localNetworkGateways/onprem-lng"),
+    ("expressRouteCircuit.json", "ExpressRouteCircuits_List", "expressRouteCircuits"),
+    ("expressRouteCircuit.json", "ExpressRouteCircuits_Get", "expressRouteCircuits/er-circuit"),
+    ("networkInterface.json", "NetworkInterfaces_List", "networkInterfaces"),
+]
+
+
+@pytest.mark.skipif(not SPECS.is_dir(), reason="swagger reference data missing")
+@pytest.mark.parametrize(("file", "operation", "path"), INVENTORY)
+def test_the_inventory_matches_the_published_swagger(
+    face: Server, file: str, operation: str, path: str
+) -> None:
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = str(face.ca_bundle)
+    s.headers["Authorization"] = f"Bearer {face.token}"
+    url = (
+        f"{face.endpoint}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/"
+        f"{path}?api-version={API_VERSION}"
+    )
+    r = s.get(url)
+    assert r.status_code == 200, r.text
+    swagger = Swagger()
+    assert swagger.check(r.json(), swagger.response_schema(file, operation), file) == []
+    assert [x.operation for x in face.requests] == [operation]
+
+
+def test_the_topologys_face_misconfig_reaches_the_inventory() -> None:
+    from erdrill.armface.backend import Call
+    from erdrill.armface.lab_backend import LabBackend
+    from erdrill.lab.topology import load_topology
+
+    topology = load_topology(None)
+    broken = ["gateway-subnet-28", "policy-based-vpn", "vpn-not-connected"]
+    topology = topology.model_copy(
+        update={"azure": topology.azure.model_copy(update={"face_misconfig": broken})}
+    )
+
+    class Shown:  # what the inventory reads of a lab: its topology and the tunnel
+        def __init__(self) -> None:
+            self.topology = topology
+
+        def ipsec_state(self) -> str:
+            return "up"
+
+    backend = LabBackend(Shown())  # type: ignore[arg-type]
+    params = {"subscriptionId": SUB, "resourceGroupName": RG}
+
+    def get(operation: str, **more: str) -> Any:
+        return backend.answer(Call(operation, "GET", {**params, **more})).body
+
+    vpn = get("VirtualNetworkGateways_Get", virtualNetworkGatewayName="vpn-gateway")
+    assert vpn["properties"]["vpnType"] == "PolicyBased"
+    (vnet,) = get("VirtualNetworks_List")["value"]
+    subnets = {x["name"]: x["properties"]["addressPrefix"] for x in vnet["properties"]["subnets"]}
+    assert subnets["GatewaySubnet"].endswith("/28")
+    conn = get(
+        "VirtualNetworkGatewayConnections_Get", virtualNetworkGatewayConnectionName="vpn-connection"
+    )
+    assert conn["properties"]["connectionStatus"] == "NotConnected"

@@ -180,36 +180,18 @@ class Inventory:
         }
 
     def _connection_body(self) -> dict[str, Any]:
-        """The VPN connection (replaces ResourceBackend's: adds the local gateway and BGP)."""
+        """The VPN connection: ResourceBackend's, with the local gateway and BGP setting."""
         d, n = self.deployment(), self.names
-        status = self.connection_status()
-        if "vpn-not-connected" in d.misconfig:
-            status = "NotConnected"
-        return {
-            "id": n.resource_id("connections", n.vpn_connection),
-            "name": n.vpn_connection,
-            "type": "Microsoft.Network/connections",
-            "location": n.location,
-            "etag": 'W/"00000000-0000-0000-0000-000000000001"',
-            "properties": {
-                "virtualNetworkGateway1": {
-                    "id": n.resource_id("virtualNetworkGateways", n.vpn_gateway),
-                    "properties": {},
-                },
-                "localNetworkGateway2": {
-                    "id": n.resource_id("localNetworkGateways", LOCAL_GATEWAY),
-                    "properties": {},
-                },
-                "connectionType": "IPsec",
-                "connectionProtocol": "IKEv2",
-                "routingWeight": 0,
-                "enableBgp": not d.misconfig & {"policy-based-vpn", "vpn-without-bgp"},
-                "connectionStatus": status,
-                "ingressBytesTransferred": 0,
-                "egressBytesTransferred": 0,
-                "provisioningState": "Succeeded",
-            },
+        body: dict[str, Any] = super()._connection_body()  # type: ignore[misc]
+        props = body["properties"]
+        props["localNetworkGateway2"] = {
+            "id": n.resource_id("localNetworkGateways", LOCAL_GATEWAY),
+            "properties": {},
         }
+        props["enableBgp"] = not d.misconfig & {"policy-based-vpn", "vpn-without-bgp"}
+        if "vpn-not-connected" in d.misconfig:
+            props["connectionStatus"] = "NotConnected"
+        return body
 
     def _local_gateway_body(self) -> dict[str, Any]:
         d, n = self.deployment(), self.names
