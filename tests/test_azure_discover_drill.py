@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,16 @@ ROOT = Path(__file__).parents[1]
 SUB, RG = "00000000-0000-4000-8000-00000000e7d1", "erdrill-lab"
 
 
+@pytest.fixture
+def short_ws(drill_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The drill workspace with a short lab root: charon's control socket path (under the
+    lab run folder) must stay within the 108 bytes of a Unix socket address."""
+    root = Path(tempfile.mkdtemp(prefix="erd-az-"))
+    monkeypatch.setenv("ERDRILL_LAB_ROOT", str(root))
+    yield drill_workspace
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv, cwd=cwd, capture_output=True, text=True, timeout=900, check=False
@@ -31,26 +44,26 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _discover_and_drill(
-    ws: Path, shape: str, prefix: str, *select: str
+    folder: Path, shape: str, prefix: str, *select: str
 ) -> tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]]:
-    topology = ws / "topology.yaml"
+    topology = folder / "topology.yaml"
     topology.write_text(f"extends: {shape}\nprefix: {prefix}\n")
-    config = ws / "discovered.toml"
+    config = folder / "discovered.toml"
     try:
         found = _run(
             [str(Path(sys.executable).parent / "erdrill"), "discover", "--subscription", SUB,
              "--resource-group", RG, "--lab-topology", str(topology), "-o", str(config)],
-            ws,
+            folder,
         )  # fmt: skip
         assert found.returncode == 0, found.stderr[-2000:]
-        drills = ws / "drills"
+        drills = folder / "drills"
         done = _run(
             [sys.executable, "-m", "pytest", str(ROOT / "features"), "-p", "no:cacheprovider",
              "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), "--target", "azure",
              "--drill-config", str(config), "--lab-topology", str(topology),
              "--allow-disruption", "--drills-dir", str(drills), "--alluredir",
-             str(ws / "allure"), "-rs", *select],
-            ws,
+             str(folder / "allure"), "-rs", *select],
+            folder,
         )  # fmt: skip
     finally:
         Lab(load_topology(topology)).down()  # discover brings it up; the drill takes it down
@@ -58,9 +71,9 @@ def _discover_and_drill(
     return done, config, records
 
 
-def test_discovered_config_drills_the_reference_lab(drill_workspace: Path) -> None:
+def test_discovered_config_drills_the_reference_lab(short_ws: Path) -> None:
     done, config, records = _discover_and_drill(
-        drill_workspace, "default", session_prefix("erd-azd"), "-k", "documented"
+        short_ws, "default", session_prefix("erd-azd"), "-k", "documented"
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-1000:]
     cfg = load_drill_config(config).azure
@@ -74,10 +87,8 @@ def test_discovered_config_drills_the_reference_lab(drill_workspace: Path) -> No
 
 
 @pytest.mark.slow
-def test_discovered_config_drills_the_redundant_lab_by_its_links(drill_workspace: Path) -> None:
-    done, config, records = _discover_and_drill(
-        drill_workspace, "redundant", session_prefix("erd-azr")
-    )
+def test_discovered_config_drills_the_redundant_lab_by_its_links(short_ws: Path) -> None:
+    done, config, records = _discover_and_drill(short_ws, "redundant", session_prefix("erd-azr"))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-1000:]
     cfg = load_drill_config(config).azure
     assert cfg is not None and cfg.fault_method == "circuit-link-failover"  # two links
