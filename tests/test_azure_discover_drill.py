@@ -44,10 +44,10 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _discover_and_drill(
-    folder: Path, shape: str, prefix: str, *select: str
+    folder: Path, shape: str, prefix: str, *select: str, face: str = ""
 ) -> tuple[subprocess.CompletedProcess[str], Path, list[dict[str, Any]]]:
     topology = folder / "topology.yaml"
-    topology.write_text(f"extends: {shape}\nprefix: {prefix}\n")
+    topology.write_text(f"extends: {shape}\nprefix: {prefix}\n{face}")
     config = folder / "discovered.toml"
     try:
         found = _run(
@@ -108,3 +108,10 @@ def test_discovered_config_drills_the_redundant_lab_by_its_links(short_ws: Path)
         assert record["paths"]["during"] == {"forward": "expressroute", "return": "expressroute"}
     (prepend,) = [r for s, r in drilled.items() if "prepend" in s]
     assert prepend["failover"]["lost"] == 0 and prepend["failback"]["lost"] == 0
+    # the face shows a /28 GatewaySubnet: a finding in every record, report and the summary
+    for record in records:
+        assert [f[:13] for f in record["findings"]] == ["ERD-ARCH-001:"], record["findings"]
+    reported = json.loads(next((short_ws / "drills").glob("*/findings.json")).read_text())
+    (arch,) = [f for f in reported["findings"] if f["id"] == "ERD-ARCH-001"]
+    assert "expressroute-howto-coexist" in arch["source"]
+    assert re.search(r"ERD-ARCH-001 \[major, (new|recurring)\] The GatewaySubnet", done.stdout)
