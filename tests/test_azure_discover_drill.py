@@ -88,7 +88,12 @@ def test_discovered_config_drills_the_reference_lab(short_ws: Path) -> None:
 
 @pytest.mark.slow
 def test_discovered_config_drills_the_redundant_lab_by_its_links(short_ws: Path) -> None:
-    done, config, records = _discover_and_drill(short_ws, "redundant", session_prefix("erd-azr"))
+    done, config, records = _discover_and_drill(
+        short_ws,
+        "redundant",
+        session_prefix("erd-azr"),
+        face="azure:\n  face_misconfig: [gateway-subnet-28]\n",  # a finding, not fatal
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-1000:]
     cfg = load_drill_config(config).azure
     assert cfg is not None and cfg.fault_method == "circuit-link-failover"  # two links
@@ -109,8 +114,8 @@ def test_discovered_config_drills_the_redundant_lab_by_its_links(short_ws: Path)
     (prepend,) = [r for s, r in drilled.items() if "prepend" in s]
     assert prepend["failover"]["lost"] == 0 and prepend["failback"]["lost"] == 0
     # the face shows a /28 GatewaySubnet: a finding in every record, report and the summary
-    for record in records:
-        assert [f[:13] for f in record["findings"]] == ["ERD-ARCH-001:"], record["findings"]
+    seen = {r["scenario"]: [f[:13] for f in r["findings"]] for r in records}
+    assert set(map(tuple, seen.values())) == {("ERD-ARCH-001:",)}, seen
     reported = json.loads(next((short_ws / "drills").glob("*/findings.json")).read_text())
     (arch,) = [f for f in reported["findings"] if f["id"] == "ERD-ARCH-001"]
     assert "expressroute-howto-coexist" in arch["source"]
