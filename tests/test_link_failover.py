@@ -52,7 +52,7 @@ def parsed(text: str) -> DrillConfig:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("link-failover")
-    topology = load_topology(ROOT / "lab" / "topologies" / "redundant.yaml")
+    topology = load_topology(ROOT / "erdrill" / "lab" / "topologies" / "redundant.yaml")
     lab = Lab(topology.model_copy(update={"prefix": PREFIX}), run_root=root / "labs")
     lab.up(timeout=60)
     yield lab
