@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def discover(
 ) -> None:
     """Read the circuit, gateways, connections, NICs and learned prefixes (no writes) and
     write a drill config that `pytest features/ --target azure` runs."""
+    # azure-identity logs every credential it tried (many lines) before failing; the
+    # failure itself is erdrill's one line
+    logging.getLogger("azure").addHandler(logging.NullHandler())
     text = discover_config(
         subscription_id,
         resource_group,
