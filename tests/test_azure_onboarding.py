@@ -238,6 +238,8 @@ def test_the_preflight_refuses_before_any_write_naming_the_action(
         assert "erdrill role --fault-method disable-peering" in str(caught.value)
         assert limited.requests.writes() == []
         assert [r.operation for r in limited.requests] == ["Permissions_ListForResourceGroup"]
+        access = (run_dir / "armface" / "access.jsonl").read_text().splitlines()
+        assert [json.loads(line)["write"] for line in access] == [False]
         planned = AzureTarget(cfg, arm_connection(cfg.azure, run_dir), plan=True, out=print)
         planned.fault("disable-peering")  # --plan needs only reads: not refused
     assert backend.events == []  # nothing reached the network
