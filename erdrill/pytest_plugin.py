@@ -34,6 +34,7 @@ pytest_plugins = [
     "erdrill.steps.drill_steps",
     "erdrill.steps.steady_state_steps",
     "erdrill.steps.lab_shape_steps",
+    "erdrill.steps.azure_steps",
 ]
 
 RESULTS_DIR = Path("reports/allure-results")
@@ -109,6 +110,9 @@ SCENARIO_MARKERS = {
     "failover": "the documented four-step failover test plan",
     "misconfigured": "builds a deliberately misconfigured lab",
     "slow": "takes more than a few seconds",
+    "leaves_expressroute": "Azure: needs a fault method that stops ExpressRoute",
+    "circuit_link_failover": "Azure: Microsoft's circuit link failover test",
+    "site_failover_simulation": "Azure: the site failover simulation (two peering locations)",
 }
 
 
@@ -159,9 +163,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
     refusal = _refusal(config, options)
+    unfit = _unfit(config, options)
     for item in items:
-        if refusal and item.get_closest_marker("disruptive"):
+        reason = unfit({m.name for m in item.iter_markers()})
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"erdrill: does not fit: {reason}"))
+        elif refusal and item.get_closest_marker("disruptive"):
             item.add_marker(pytest.mark.skip(reason=refusal))
+
+
+def _unfit(config: pytest.Config, options: DrillOptions) -> Callable[[set[str]], str | None]:
+    """Against Azure: why a scenario does not fit the configured circuit (targets.azure.fit)."""
+    if options.target != "azure":
+        return lambda tags: None
+    from erdrill.targets.azure.fit import unfit_reason
+
+    azure = load_drill_config(config.getoption("drill_config")).azure
+    assert azure is not None  # resolve_options refused an Azure target without [azure]
+    return lambda tags: unfit_reason(azure, tags)
 
 
 def _refusal(config: pytest.Config, options: DrillOptions) -> str | None:

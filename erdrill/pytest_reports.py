@@ -297,6 +297,7 @@ def _write_findings(
             lines.append(
                 f"{record.run_id} {d.spec.id} [{d.spec.severity.value}, {d.status}] "
                 f"{d.spec.title}: {d.spec.action}"
+                + (f" (source: {d.spec.source})" if d.spec.source else "")
             )
         lines += [f"{record.run_id} {d.spec.id} fixed: {d.spec.title}" for d in a.fixed]
     if lines:

@@ -99,8 +99,9 @@ def test_disruptive_scenario_is_refused_without_allow_disruption(
     done, drills = azure_drill()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert REFUSAL in done.stdout, done.stdout[-3000:]
-    # the lab-only scenarios are deselected, however many there are
-    assert re.search(r"1 passed, 1 skipped, \d+ deselected", done.stdout), done.stdout[-500:]
+    # the lab-only scenarios are deselected, however many there are; the other Azure fault
+    # methods' scenarios (azure_methods.feature) do not fit disable-peering: skipped
+    assert re.search(r"1 passed, 4 skipped, \d+ deselected", done.stdout), done.stdout[-500:]
     requests = _face_requests(scratch)
     assert requests, "the steady-state scenario read nothing through the face"
     assert [r for r in requests if r["write"]] == []
@@ -114,7 +115,7 @@ def test_drill_fails_over_to_the_vpn_and_back_through_the_sdk(
 ) -> None:
     done, drills = azure_drill("--allow-disruption")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert re.search(r"2 passed, \d+ deselected", done.stdout), done.stdout[-500:]
+    assert re.search(r"2 passed, 3 skipped, \d+ deselected", done.stdout), done.stdout[-500:]
     (record,) = [r for r in _records(drills) if r.get("fault")]
     assert record["target"] == "azure"
     assert record["fault"] == "disable-peering"
@@ -227,7 +228,8 @@ def test_the_documented_plan_passes_against_a_face_that_behaves_as_azure(
     log = _access_log(scratch)
     statuses = {r["status"] for r in log}
     assert {429, 409} <= statuses, sorted(statuses)
-    assert all(r["api_version"] == "2026-03-01" for r in log)
+    network = [r for r in log if "/Microsoft.Authorization/" not in r["path"]]  # permissions
+    assert network and all(r["api_version"] == "2026-03-01" for r in network)
     polls: dict[str, list[float]] = {}
     for r in log:
         if r["operation"] == "operation-status":

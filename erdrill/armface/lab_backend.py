@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from erdrill.armface.backend import ResourceBackend, ResourceNames
+from erdrill.armface.inventory import Deployment, Inventory
 from erdrill.armface.link_failover import FACE, CircuitLinks
 from erdrill.core.paths import PathKind
 from erdrill.core.routes import RouteTable
@@ -123,7 +124,7 @@ def parse_bird_protocol(output: str) -> dict[str, str]:
 _ARM_STATE = {"established": "Connected", "disabled": "Stopped", "down": "Idle"}
 
 
-class LabBackend(CircuitLinks, ResourceBackend):
+class LabBackend(CircuitLinks, Inventory, ResourceBackend):
     """Network facts read live from a running lab (see the module docstring for the map)."""
 
     lab: LabLike
@@ -138,6 +139,28 @@ class LabBackend(CircuitLinks, ResourceBackend):
             self.names.er_gateway: {t.azure.er_gateway_node: str(t.azure.er_gateway)},
             self.names.vpn_gateway: {n: str(a) for n, a in t.vpn.instances.items()},
         }
+
+    def deployment(self) -> Deployment:
+        """The topology as Azure would describe it (armface.inventory)."""
+        t = self.lab.topology
+        hosts = [h for s in t.azure.subnets.values() for h in s.hosts.values()]
+        first = t.expressroute.circuits[0]
+        return Deployment(
+            vnet=str(t.azure.vnet),
+            gateway_subnet=str(t.azure.gateway_subnet),
+            workload_subnets={k: str(s.prefix) for k, s in t.azure.subnets.items()},
+            nic_address=str(hosts[0]),
+            er_addresses=[str(t.azure.er_gateway)],
+            vpn_addresses=[str(a) for a in t.vpn.instances.values()],
+            asn=int(t.azure.asn),
+            onprem_prefixes=[str(p) for p in t.onprem.advertise.vpn],
+            onprem_asn=int(t.onprem.asn),
+            onprem_bgp_address=str(t.onprem.routers[next(iter(t.onprem.routers))]),
+            links=2 if first.secondary is not None else 1,
+            circuits=[(self.names.circuit, self.names.peering_location)]
+            + [(c.name, c.location) for c in t.expressroute.circuits[1:]],
+            misconfig=frozenset(t.azure.face_misconfig),
+        )
 
     def bird_routes(self, node: str) -> list[BirdRoute]:
         return parse_bird_routes(self.lab.birdc(node, "show route all"))

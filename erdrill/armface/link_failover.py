@@ -1,11 +1,9 @@
-"""The face's circuit links: route tables per device path, the gateways' BGP settings and
-Microsoft's circuit link failover test (API 2025-07-01), all read from the lab.
+"""The face's circuit links: route tables per device path and Microsoft's circuit link
+failover test (API 2025-07-01), all read from the lab.
 
 Mapping (lab -> ARM), for the first circuit of the topology:
 - `ExpressRouteCircuits_ListRoutesTable` with devicePath Primary / Secondary: the BGP
   routes of that link's MSEE (BIRD `show route all`), as network, nextHop, path.
-- `VirtualNetworkGateways_Get`: the ER gateway, or the VPN gateway with one
-  bgpSettings.bgpPeeringAddresses entry per instance (two: activeActive).
 - `ExpressRouteCircuits_StartCircuitLinkFailoverTest` (linkType, circuitTestCategory;
   the 2025-07-01 spec calls the category circuitMaintenanceCategory: both are read):
   BgpDisconnect on Primary injects `primary-link-down`, on Secondary
@@ -322,7 +320,7 @@ class CircuitLinks:
         }
         return Reply(200, [detail])
 
-    # --- routes table, gateways -------------------------------------------------------
+    # --- routes table -------------------------------------------------------
     def _ExpressRouteCircuits_ListRoutesTable(self, call: Call) -> Reply:
         missing = self._circuit_missing(call)
         if missing is not None:
@@ -335,43 +333,3 @@ class CircuitLinks:
         if path.capitalize() not in LINKS:
             return _bad("devicePath", path, LINKS)
         return Reply(200, {"value": self.circuit_routes(path)})
-
-    def _VirtualNetworkGateways_Get(self, call: Call) -> Reply:
-        n, t = self.names, self.lab.topology
-        name = call.params.get("virtualNetworkGatewayName", "")
-        if name == n.er_gateway:
-            kind, addresses = "ExpressRoute", [str(t.azure.er_gateway)]
-        elif name == n.vpn_gateway:
-            kind, addresses = "Vpn", [str(a) for a in t.vpn.instances.values()]
-        else:
-            return error_reply(
-                404,
-                "ResourceNotFound",
-                f"The Resource 'Microsoft.Network/virtualNetworkGateways/{name}' under resource "
-                f"group '{n.resource_group}' was not found.",
-            )
-        gw_id = n.resource_id("virtualNetworkGateways", name)
-        configs = [f"{gw_id}/ipConfigurations/ipconfig{i}" for i in range(1, len(addresses) + 1)]
-        props: dict[str, Any] = {
-            "gatewayType": kind,
-            "vpnType": "RouteBased",
-            "activeActive": len(addresses) > 1,
-            "enableBgp": kind == "Vpn",
-            "ipConfigurations": [
-                {"id": c, "name": c.rsplit("/", 1)[1], "properties": {"privateIPAddress": a}}
-                for c, a in zip(configs, addresses, strict=True)
-            ],
-            "bgpSettings": {
-                "asn": int(t.azure.asn),
-                "bgpPeeringAddress": ",".join(addresses),
-                "peerWeight": 0,
-                "bgpPeeringAddresses": [
-                    {"ipconfigurationId": c, "defaultBgpIpAddresses": [a]}
-                    | {"customBgpIpAddresses": [], "tunnelIpAddresses": []}
-                    for c, a in zip(configs, addresses, strict=True)
-                ],
-            },
-            "provisioningState": "Succeeded",
-        }
-        body = {"id": gw_id, "name": name, "type": "Microsoft.Network/virtualNetworkGateways"}
-        return Reply(200, body | {"location": n.location, "properties": props})

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from erdrill.armface.backend import ResourceBackend, ResourceNames
+from erdrill.armface.inventory import Deployment, Inventory
 
 __all__ = ["InMemoryBackend"]
 
 
-class InMemoryBackend(ResourceBackend):
+class InMemoryBackend(Inventory, ResourceBackend):
     """Network facts held in memory: a circuit that is up, with ER preferred over the VPN."""
 
     def __init__(
@@ -27,6 +28,26 @@ class InMemoryBackend(ResourceBackend):
         self.msee = ["192.168.255.1", "192.168.255.5"]
         self.vpn_peer = "10.1.255.228"
         self.events: list[str] = []
+        self.misconfig: set[str] = set()  # what the face shows wrongly (armface.inventory)
+        self.circuits = [(self.names.circuit, self.names.peering_location)]
+        self.msee_down: set[str] = set()  # MSEE peers whose link is down (the other carries)
+
+    def deployment(self) -> Deployment:
+        return Deployment(
+            vnet="10.100.0.0/16",
+            gateway_subnet="10.100.255.0/27",
+            workload_subnets={"workloads": "10.100.1.0/24"},
+            nic_address="10.100.1.4",
+            er_addresses=["10.100.255.4"],
+            vpn_addresses=["10.100.255.5"],
+            asn=65515,
+            onprem_prefixes=list(self.prefixes),
+            onprem_asn=65010,
+            onprem_bgp_address=self.vpn_peer,
+            links=len(self.msee),
+            circuits=list(self.circuits),
+            misconfig=frozenset(self.misconfig),
+        )
 
     @property
     def er_up(self) -> bool:
@@ -125,7 +146,9 @@ class InMemoryBackend(ResourceBackend):
                     "localAddress": "10.100.255.4",
                     "neighbor": hop,
                     "asn": 12076,
-                    "state": "Connected" if self.er_up else "Connecting",
+                    "state": "Idle"
+                    if hop in self.msee_down
+                    else ("Connected" if self.er_up else "Connecting"),
                     "connectedDuration": "01:00:00" if self.er_up else "",
                     "routesReceived": len(self.prefixes) if self.er_up else 0,
                 }

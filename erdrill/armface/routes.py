@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["OPERATION_URL", "ROUTES"]
+__all__ = ["AUTHORIZATION_API_VERSIONS", "OPERATION_URL", "PERMISSIONS", "ROUTES"]
+
+PERMISSIONS = "Permissions_ListForResourceGroup"
+AUTHORIZATION_API_VERSIONS = ("2022-04-01",)  # Microsoft.Authorization permissions
 
 _PREFIX = (
     r"^/subscriptions/(?P<subscriptionId>[^/]+)/resourceGroups/(?P<resourceGroupName>[^/]+)"
@@ -101,6 +104,24 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
                 ),
             ]
         ],
+        *[  # the inventory (armface.inventory): lists and gets of the resource group
+            ("GET", op, path, names)
+            for op, path, names in [
+                ("VirtualNetworks_List", "virtualNetworks", []),
+                ("VirtualNetworks_Get", "virtualNetworks/{}", ["virtualNetworkName"]),
+                ("VirtualNetworkGateways_List", "virtualNetworkGateways", []),
+                ("VirtualNetworkGatewayConnections_List", "connections", []),
+                ("LocalNetworkGateways_List", "localNetworkGateways", []),
+                (
+                    "LocalNetworkGateways_Get",
+                    "localNetworkGateways/{}",
+                    ["localNetworkGatewayName"],
+                ),
+                ("ExpressRouteCircuits_List", "expressRouteCircuits", []),
+                ("ExpressRouteCircuits_Get", "expressRouteCircuits/{}", ["circuitName"]),
+                ("NetworkInterfaces_List", "networkInterfaces", []),
+            ]
+        ],
         (
             "POST",
             "NetworkWatchers_GetNextHop",
@@ -109,6 +130,17 @@ ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ]
 ]
+ROUTES.append(  # Microsoft.Authorization: the caller's permissions on the resource group
+    (
+        "GET",
+        PERMISSIONS,
+        re.compile(
+            r"^/subscriptions/(?P<subscriptionId>[^/]+)/resourceGroups/(?P<resourceGroupName>"
+            r"[^/]+)/providers/Microsoft\.Authorization/permissions$",
+            re.IGNORECASE,
+        ),
+    )
+)
 OPERATION_URL = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
     r"/(?P<kind>operations|operationResults)/(?P<id>[^/]+)$",

@@ -39,9 +39,10 @@ from erdrill.armface.backend import (
 )
 from erdrill.armface.bodies import body_problem
 from erdrill.armface.certs import make_certificates
+from erdrill.armface.inventory import permissions_reply
 from erdrill.armface.operations import Operation, Operations, resource_of
 from erdrill.armface.requestlog import ACCESS_LOG, AccessLog, LoggedRequest, RequestLog
-from erdrill.armface.routes import OPERATION_URL, ROUTES
+from erdrill.armface.routes import AUTHORIZATION_API_VERSIONS, OPERATION_URL, PERMISSIONS, ROUTES
 from erdrill.core.errors import TargetError
 from erdrill.core.face_profile import FaceProfile
 
@@ -192,6 +193,8 @@ class Server:
                 "The api-version query parameter is required for all requests.",
             )
         supported = self.profile.api_versions
+        if "/providers/microsoft.authorization/" in path.lower():
+            supported = list(AUTHORIZATION_API_VERSIONS)
         if version in supported:
             return None
         listed = "', '".join(supported)
@@ -218,6 +221,9 @@ class Server:
             bad = body_problem(call)
             if bad is not None:
                 return bad
+        if call.operation == PERMISSIONS:
+            refused = getattr(self.backend, "answer_refusal", lambda c: None)(call)
+            return refused or permissions_reply(self.profile.denied_actions)
         if call.operation in WRITE_OPERATIONS:
             return self._write(call)
         if call.operation in LRO_OPERATIONS:

@@ -50,6 +50,8 @@ def _register() -> None:
         ("erdrill.cli.fleet", "fleet"),
         ("erdrill.cli.probe", "probe"),
         ("erdrill.cli.report", "report"),
+        ("erdrill.cli.role", "role"),
+        ("erdrill.cli.discover", "discover"),
         ("erdrill.cli.verify", "verify"),
         ("erdrill.cli.verify", "keygen"),
     ):

@@ -26,6 +26,7 @@ from erdrill.core import defaults
 from erdrill.core.circuits import CircuitConfig, site_failover_problem
 from erdrill.core.errors import ConfigError
 from erdrill.core.face_profile import FaceProfile
+from erdrill.core.fault_methods import method
 from erdrill.core.numbers import Milliseconds, Seconds
 
 __all__ = [
@@ -168,9 +169,7 @@ class FaultCommands(_Section):
     timeout_s: Seconds = 120.0
 
 
-FaultMethod = Literal[
-    "operator", "disable-peering", "site-failover-simulation", "command", "circuit-link-failover"
-]
+FaultMethod = str  # a name of core.fault_methods.METHODS, checked by AzureConfig
 
 
 class LinkFailoverConfig(_Section):
@@ -209,6 +208,11 @@ class AzureConfig(_Section):
     retry_attempts: int = Field(default=5, ge=1, le=20)  # per call, for 429 and 5xx
     retry_after_cap_s: Seconds = 60.0  # a Retry-After longer than this fails the call
     face: FaceProfile | None = None  # arm_endpoint "lab" only: how the face behaves
+
+    @field_validator("fault_method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        return method(v).name
 
     @field_validator("subscription_id")
     @classmethod

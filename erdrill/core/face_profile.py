@@ -84,6 +84,9 @@ class FaceProfile(_Strict):
     check_bodies: bool = True  # 400 for a write body ARM would refuse
     seed: int = 0
     access_log: bool = True  # <lab run folder>/armface/access.jsonl
+    # actions the face's identity lacks: its permissions list (Microsoft.Authorization)
+    # answers actions ["*"] with these as notActions, for the drill's preflight
+    denied_actions: list[str] = Field(default_factory=list)
 
     @field_validator("fail_operations")
     @classmethod

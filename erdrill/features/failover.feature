@@ -7,11 +7,12 @@ Feature: ExpressRoute fails over to the site-to-site VPN and back
   Background: the network is in its steady state
     Given the drill target is ready
     Then BGP is established on the ExpressRoute and VPN paths
+    And the deployment follows Microsoft's reference architecture
     And the IPsec tunnel is up
     And traffic flows over ExpressRoute in both directions
     And the same prefixes are known over ExpressRoute and the VPN on both sides
 
-  @lab @azure @disruptive @failover
+  @lab @azure @disruptive @failover @leaves_expressroute
   Scenario: The documented test plan: the provider stops ExpressRoute, then restores it
     Given probes run from on-premises to the workload
     When the provider stops ExpressRoute

@@ -8,6 +8,7 @@ Feature: Steady state: both directions prefer ExpressRoute
   Scenario: Both directions use ExpressRoute and both paths know the same prefixes
     Given the drill target is ready
     Then BGP is established on the ExpressRoute and VPN paths
+    And the deployment follows Microsoft's reference architecture
     And traffic flows over ExpressRoute in both directions
     And the same prefixes are known over ExpressRoute and the VPN on both sides
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +15,7 @@ __all__ = [
     "Bfd",
     "Circuit",
     "ExpressRoute",
+    "FaceMisconfig",
     "Link",
     "Name",
     "Network",
@@ -53,6 +54,7 @@ Address = Annotated[str, AfterValidator(_address)]
 Network = Annotated[str, AfterValidator(_network)]
 GatewaySubnet = Annotated[str, AfterValidator(_network), AfterValidator(_gateway_subnet)]
 
+FaceMisconfig = Literal["gateway-subnet-28", "policy-based-vpn", "vpn-not-connected"]
 Asn = Annotated[int, Field(ge=1, le=4294967294)]
 # a node name: its namespace is <prefix>-<name>
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,23}$"
@@ -177,3 +179,7 @@ class AzureSide(_Strict):
     workload_tcp_port: int = Field(default=443, ge=1, le=65535)
     local_pref: Preference
     advertise: Advertise
+    # what the lab's Azure face shows wrongly (the lab itself stays healthy), to see the
+    # architecture checks fire: a /28 GatewaySubnet, a policy-based VPN gateway, a VPN
+    # connection NotConnected
+    face_misconfig: list[FaceMisconfig] = Field(default_factory=list, max_length=3)

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from erdrill.core.outcomes import LIMIT_EXCEEDED_PREFIX, NO_FAILOVER_PREFIX, Category
 from erdrill.core.record import DrillRecord
 from erdrill.lab.topology import PROFILES
+from erdrill.targets.azure.architecture import RULES as ARCHITECTURE_RULES
 
 __all__ = [
     "CATALOGUE",
@@ -66,6 +67,7 @@ class FindingSpec:
     severity: Severity
     title: str
     action: str
+    source: str = ""  # the document the check comes from (the architecture checks)
 
 
 def _spec(id_: str, slug: str, severity: Severity, title: str, action: str) -> FindingSpec:
@@ -221,6 +223,10 @@ CATALOGUE: dict[str, FindingSpec] = {
         ),
     )
 }
+CATALOGUE.update(
+    (r.id, FindingSpec(r.id, r.slug, Severity(r.severity), r.title, r.action, r.source))
+    for r in ARCHITECTURE_RULES
+)
 _BY_SLUG = {s.slug: s for s in CATALOGUE.values()}
 
 # (slug, test on the finding text), first match wins; the texts are those written by
@@ -243,6 +249,9 @@ _TEXT_RULES: tuple[tuple[str, Any], ...] = (
 
 def classify(text: str) -> FindingSpec:
     """The catalogue entry for one of a record's finding texts (`ERD-OTHER-001` if none)."""
+    known = CATALOGUE.get(text.split(":", 1)[0])
+    if known is not None:  # a text naming its id first (the architecture checks)
+        return known
     for slug, test in _TEXT_RULES:
         if test(text):
             return _BY_SLUG[slug]
@@ -265,6 +274,7 @@ class Detected:
             "severity": s.severity.value,
             "title": s.title,
             "action": s.action,
+            **({"source": s.source} if s.source else {}),
             "status": self.status,
             "details": list(self.details),
         }

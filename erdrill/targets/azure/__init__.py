@@ -3,8 +3,13 @@
 - arm: the ARM client, retried and bounded calls, the record of API steps
 - errors: SDK and HTTP failures as one-line TargetErrors
 - reads: the control-plane reads (routes, BGP peers, tunnel, peering) and the return path
-- faults: the fault methods (operator, disable-peering, site-failover-simulation, command)
+- faults: the fault methods (operator, disable-peering, site-failover-simulation, command),
+  each registered once in core.fault_methods
 - link_failover: circuit-link-failover (Microsoft's circuit link failover test)
+- role: the least-privilege custom role of a fault method, the permissions preflight
+- inventory, architecture: the resource group's network resources; the architecture checks
+- fit: which scenarios fit the configured method, links and peering locations
+- discover, discovered_config, discover_run: `erdrill discover` (reads, the written config)
 - target: `AzureTarget`, the drill's Target over all of the above
 - face: the lab's Azure face wired in (connections, sessions, journal repair)
 """

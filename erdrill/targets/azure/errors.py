@@ -27,6 +27,7 @@ __all__ = [
     "OPERATIONS",
     "RETRY_STATUS",
     "DisruptionRefused",
+    "PermissionsMissing",
     "PreconditionFailed",
     "ShapeError",
     "conflicting",
@@ -71,6 +72,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
 
 class DisruptionRefused(ErdrillError):
     """A disruptive fault was asked for without allow_disruption."""
+
+
+class PermissionsMissing(TargetError):
+    """The identity lacks an action the fault method needs (the preflight, before any write)."""
 
 
 class PreconditionFailed(TargetError):

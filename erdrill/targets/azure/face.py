@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from erdrill.armface.lab_backend import LabBackend
 from erdrill.armface.server import Server, discover, serve
 from erdrill.core.config import AzureConfig, DrillConfig, load_drill_config
 from erdrill.core.errors import TargetError
+from erdrill.core.fault_methods import METHODS
 from erdrill.core.journal import OpenFault
 from erdrill.core.settings import DrillOptions
 from erdrill.lab.lab import Lab
@@ -41,6 +44,7 @@ __all__ = [
     "arm_connection",
     "journaled_config",
     "make_azure_target",
+    "served_lab",
     "undo_azure_entry",
 ]
 
@@ -92,6 +96,17 @@ class LabFace:
         with contextlib.suppress(OSError):
             self.write_request_log()
         self.server.close()
+
+
+@contextlib.contextmanager
+def served_lab(topology: Path) -> Iterator[Path]:
+    """The lab of `topology` up (reused when it is) and its face served: its run folder.
+
+    The lab stays up afterwards (`erdrill discover --lab-topology`, then the drill)."""
+    lab = Lab(load_topology(topology))
+    lab.up()
+    with serve(LabBackend(lab), lab.run_dir):
+        yield lab.run_dir
 
 
 def _config(path: Path | None) -> DrillConfig:
@@ -147,18 +162,13 @@ def _left_in_place(entry: dict[str, Any]) -> str:
         + (f", lab {u.get('prefix')}" if u.get("prefix") else "")
         + ")"
     )
-    what = {
-        "disable-peering": f"{where} is still Disabled",
-        "site-failover-simulation": (
-            f"the site failover simulation on gateway {u.get('er_gateway')} still runs"
-        ),
-        "command": "the operator's fault command was not undone (run its undo command)",
-        "operator": "the provider was asked to stop ExpressRoute and not to restore it",
-        "circuit-link-failover": (
-            f"the circuit link failover test ({u.get('category')} on the {u.get('link_type')} "
-            f"link) on circuit {u.get('circuit')} still runs"
-        ),
-    }.get(str(entry.get("fault")), f"fault {entry.get('fault')} on {where}")
+    spec = METHODS.get(str(entry.get("fault")))
+    fields = {k: str(v) for k, v in u.items()} | {"where": where}
+    what = (
+        spec.left_in_place.format_map(defaultdict(lambda: "?", fields))
+        if spec is not None
+        else f"fault {entry.get('fault')} on {where}"
+    )
     return f"{what} since drill {entry.get('run_id')}"
 
 

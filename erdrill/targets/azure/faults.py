@@ -7,10 +7,9 @@
   (ExpressRoute to ExpressRoute between two peering locations; test details read around it).
 - command: run the operator's own inject and undo commands.
 
-Every method but site-failover-simulation stops ExpressRoute and moves traffic to the
-VPN; the simulation moves it to the circuits of another peering location. The three that
-write (or run something) are `DISRUPTIVE`: the target refuses them without
-allow_disruption. A fault undoes only what its own inject began; journal repair, which
+What each method needs, whether traffic leaves ExpressRoute, whether it is disruptive
+(the target refuses those without allow_disruption) and its ARM actions are in the one
+registry, core.fault_methods. A fault undoes only what its own inject began; journal repair, which
 never injected, undoes with `restore`.
 """
 
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from erdrill.core.errors import TargetError
+from erdrill.core.fault_methods import METHODS
 from erdrill.core.paths import PathKind
 from erdrill.targets.azure.arm import Arm, raw_json
 from erdrill.targets.azure.errors import PreconditionFailed, first_line
@@ -38,9 +38,7 @@ from erdrill.targets.azure.peering import (
 from erdrill.targets.azure.reads import ControlPlane, dig_str
 
 __all__ = [
-    "DISRUPTIVE",
     "FAULTS",
-    "FAULT_METHODS",
     "AzureFault",
     "Command",
     "DisablePeering",
@@ -53,8 +51,12 @@ __all__ = [
 class AzureFault:
     """One fault method bound to a circuit: `reads` and `arm` of its config, `where` to journal."""
 
-    name: ClassVar[str]
-    moves_to_vpn: ClassVar[bool] = True  # all but the site failover simulation stop ER
+    name: ClassVar[str]  # a name of core.fault_methods.METHODS
+
+    @property
+    def moves_to_vpn(self) -> bool:
+        """Whether traffic is expected on the VPN during the fault (the registry says)."""
+        return METHODS[self.name].leaves_expressroute
 
     reads: ControlPlane
     where: Mapping[str, str] = field(default_factory=dict)
@@ -86,6 +88,10 @@ class AzureFault:
 
     def adopt(self, undo: Mapping[str, Any]) -> None:
         """Journal repair: take what the dead drill journaled beyond the resource names."""
+
+    def vary(self, variant: str) -> None:
+        """A scenario's variant of the method (only the circuit link failover has one)."""
+        raise TargetError(f"azure: fault {self.name} has no variant {variant!r}")
 
     def _inject(self) -> None:
         raise NotImplementedError
@@ -213,8 +219,7 @@ class SiteFailoverSimulation(AzureFault):
     carried the return path when it was sent, and each connection of the test.
     """
 
-    name = "site-failover-simulation"
-    moves_to_vpn = False  # traffic stays on ExpressRoute, through the other location
+    name = "site-failover-simulation"  # traffic stays on ExpressRoute, the other location
 
     def _test_at(self, location: str) -> dict[str, Any] | None:
         return next(
@@ -363,7 +368,3 @@ class Operator(AzureFault):
 FAULTS: dict[str, type[AzureFault]] = {
     f.name: f for f in (Operator, DisablePeering, SiteFailoverSimulation, Command)
 }
-FAULT_METHODS = tuple(
-    FAULTS
-)  # ("operator", "disable-peering", "site-failover-simulation", "command")
-DISRUPTIVE = frozenset({"disable-peering", "site-failover-simulation", "command"})

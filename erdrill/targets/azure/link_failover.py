@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from erdrill.core.errors import TargetError
+from erdrill.core.fault_methods import METHOD_NAMES, METHODS
 from erdrill.core.paths import PathKind
 from erdrill.core.routes import RouteEntry, RouteTable
 from erdrill.probes.pathid import HopSignature
 from erdrill.targets.azure.arm import raw_json
 from erdrill.targets.azure.errors import ShapeError
-from erdrill.targets.azure.faults import DISRUPTIVE, FAULTS, AzureFault
+from erdrill.targets.azure.faults import FAULTS, AzureFault
 from erdrill.targets.azure.reads import ControlPlane, object_list
 
 __all__ = [
@@ -142,8 +143,7 @@ def link_of(hops: Sequence[str | None], links: Mapping[str, frozenset[str]]) -> 
 class CircuitLinkFailover(AzureFault):
     """Start Microsoft's circuit link failover test on one link; stop it on undo."""
 
-    name: ClassVar[str] = "circuit-link-failover"
-    moves_to_vpn: ClassVar[bool] = False  # the other link of the circuit carries on
+    name: ClassVar[str] = "circuit-link-failover"  # the other link of the circuit carries on
 
     link: str = ""
     category: str = ""
@@ -160,6 +160,16 @@ class CircuitLinkFailover(AzureFault):
         """Journal repair: stop the test the dead drill started, not the config's."""
         self.link = str(undo.get("link_type") or self.link)
         self.category = str(undo.get("category") or self.category)
+
+    def vary(self, variant: str) -> None:
+        """ "<link>:<category>" for this drill (the feature's, not [azure.link_failover]'s)."""
+        link, _, category = variant.partition(":")
+        if link not in DEVICE_PATHS or category not in ("BgpDisconnect", "ASPathPrepend"):
+            raise TargetError(
+                f"azure: circuit link failover variant {variant!r}: use Primary or Secondary "
+                "and BgpDisconnect or ASPathPrepend (like Primary:ASPathPrepend)"
+            )
+        self.link, self.category = link, category
 
     def _what(self) -> str:
         return f"{self.category} on the {self.link} link of circuit {self.reads.cfg.circuit}"
@@ -234,6 +244,8 @@ class CircuitLinkFailover(AzureFault):
             )
 
 
-ALL_FAULTS: dict[str, type[AzureFault]] = {**FAULTS, CircuitLinkFailover.name: CircuitLinkFailover}
-ALL_METHODS = tuple(ALL_FAULTS)
-ALL_DISRUPTIVE = DISRUPTIVE | {CircuitLinkFailover.name}
+ALL_FAULTS: dict[str, type[AzureFault]] = {
+    name: {**FAULTS, CircuitLinkFailover.name: CircuitLinkFailover}[name] for name in METHOD_NAMES
+}  # every method of the registry has its class (a missing one fails the import)
+ALL_METHODS = METHOD_NAMES
+ALL_DISRUPTIVE = frozenset(m.name for m in METHODS.values() if m.disruptive)

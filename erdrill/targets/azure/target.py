@@ -39,9 +39,11 @@ from erdrill.core.routes import RouteTable
 from erdrill.lab.lab import Lab
 from erdrill.probes.pathid import HopSignature, classify_forward_path, traceroute
 from erdrill.probes.target import ProbeTarget
+from erdrill.targets.azure.architecture import Review, review
 from erdrill.targets.azure.arm import ApiStep, Arm, Connection
-from erdrill.targets.azure.errors import DisruptionRefused
+from erdrill.targets.azure.errors import DisruptionRefused, PermissionsMissing
 from erdrill.targets.azure.faults import AzureFault
+from erdrill.targets.azure.fit import links_reason
 from erdrill.targets.azure.link_failover import ALL_DISRUPTIVE as DISRUPTIVE
 from erdrill.targets.azure.link_failover import ALL_FAULTS as FAULTS
 from erdrill.targets.azure.link_failover import ALL_METHODS as FAULT_METHODS
@@ -53,6 +55,7 @@ from erdrill.targets.azure.link_failover import (
     with_link_hops,
 )
 from erdrill.targets.azure.reads import ControlPlane
+from erdrill.targets.azure.role import missing_actions
 from erdrill.targets.lab import LabTarget
 from erdrill.targets.target import Health
 
@@ -225,6 +228,10 @@ class AzureTarget:
     def other_prefixes(self) -> dict[str, dict[str, list[str]]]:
         return self.reads.learned_prefixes(drill=False)
 
+    def architecture(self) -> Review:
+        """The architecture checks (targets.azure.architecture): findings and notes."""
+        return review(self.reads)
+
     # --- faults -----------------------------------------------------------------------
     def fault_names(self) -> list[str]:
         return [self.cfg.fault_method]
@@ -232,23 +239,46 @@ class AzureTarget:
     def fault(self, name: str) -> AzureFault:
         """The configured fault method; others, and disruption without consent, are refused.
 
-        Refused here, when the drill resolves the fault, so nothing is journaled or sent.
+        `name` may carry a variant after a colon: "circuit-link-failover:Secondary:ASPathPrepend"
+        (link and category for this drill, instead of [azure.link_failover]'s). Refused here,
+        when the drill resolves the fault, so nothing is journaled or sent.
         """
-        if name not in FAULT_METHODS:
+        base, _, variant = name.partition(":")
+        if base not in FAULT_METHODS:
             raise TargetError(
-                f"azure: unknown fault kind {name!r}; use one of {', '.join(FAULT_METHODS)}"
+                f"azure: unknown fault kind {base!r}; use one of {', '.join(FAULT_METHODS)}"
             )
-        if name != self.cfg.fault_method:
+        if base != self.cfg.fault_method:
             raise TargetError(
-                f"azure: fault kind {name!r} is not the configured fault_method "
+                f"azure: fault kind {base!r} is not the configured fault_method "
                 f"{self.cfg.fault_method!r}; set [azure] fault_method"
             )
-        if name in DISRUPTIVE and not self.allow_disruption and not self.arm.plan:
+        if base in DISRUPTIVE and not self.allow_disruption and not self.arm.plan:
             raise DisruptionRefused(
-                f"azure: fault {name!r} disrupts a live circuit; refused without "
+                f"azure: fault {base!r} disrupts a live circuit; refused without "
                 "allow_disruption (pass --allow-disruption, or --plan to only print the steps)"
             )
-        return FAULTS[name](self.reads, self._journal_where())
+        self._preflight(base)
+        fault = FAULTS[base](self.reads, self._journal_where())
+        if variant:
+            fault.vary(variant)
+        return fault
+
+    def links_problem(self) -> str | None:
+        """Why the circuit lacks the links the configured method needs, else None."""
+        return links_reason(self.reads, self.cfg.fault_method)
+
+    def _preflight(self, name: str) -> None:
+        """Refuse, before anything is journaled or written, when the identity lacks an
+        action the method needs on the resource group (targets.azure.role)."""
+        missing = missing_actions(self.arm, name, plan=self.arm.plan)
+        if missing:
+            how = "--plan " if self.arm.plan else ""
+            raise PermissionsMissing(
+                f"azure: refused before any write: the identity lacks {', '.join(missing)} on "
+                f"resource group {self.cfg.resource_group}; assign the role `erdrill role "
+                f"--fault-method {name} {how}` prints"
+            )
 
     def _journal_where(self) -> dict[str, str]:
         c = self.cfg
