@@ -27,7 +27,7 @@ case $lane in
     echo "== tests/ (pure, face and lab tiers)"
     exec pytest tests/ -p no:cacheprovider --ignore=tests/after_drill -m "not drill and not slow" "$@" ;;
 esac
-echo "== tests/"; pytest tests/ -p no:cacheprovider --ignore=tests/after_drill "$@"
+echo "== tests/"; pytest tests/ -p no:cacheprovider --ignore=tests/after_drill --durations=15 "$@"
 echo "== features/ (the drill against the lab)"; pytest features/ -p no:cacheprovider
 echo "== erdrill report"; erdrill report
 echo "== the drill's report, in headless Chromium"; pytest tests/after_drill -p no:cacheprovider

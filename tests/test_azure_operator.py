@@ -110,12 +110,13 @@ def test_a_provider_who_acts_45_s_after_being_asked_is_timed_from_when_it_took_e
 def test_a_hitless_change_in_a_slow_write_is_dated_by_the_probes_not_the_route_read(
     lab: Lab, tmp_path: Path
 ) -> None:
-    """A 40 s write that changes the network 30 s in, Retry-After 15 (issue 19 defect 8): the
-    fault takes effect when the lab shut BGP, dated by a probe (the first lost, or the first
-    reply over the VPN), not by the next route read seconds later; the record says which."""
+    """A 20 s write that changes the network 14 s in, Retry-After 8 (issue 19 defect 8 at half
+    its figures, to keep the test short): the fault takes effect when the lab shut BGP, dated
+    by a probe (the first lost, or the first reply over the VPN), not by the next route read
+    seconds later; the record says which."""
     text = (ROOT / "examples" / "lab-as-azure.toml").read_text()
     cfg = parse_drill_config(
-        text + "\n[azure.face]\nwrite_s = 40\nchange_after_s = 30\nretry_after_s = 15\n"
+        text + "\n[azure.face]\nwrite_s = 20\nchange_after_s = 14\nretry_after_s = 8\n"
     )
     assert cfg.azure is not None and cfg.azure.face is not None
     with serve(LabBackend(lab), lab.run_dir, profile=cfg.azure.face):
@@ -124,7 +125,7 @@ def test_a_hitless_change_in_a_slow_write_is_dated_by_the_probes_not_the_route_r
         rec = fail_over_and_back(target, "disable-peering", tmp_path)
     assert rec.verdict == "passed", rec.message
     fault = next(e for e in rec.events if e["kind"] == "fault")
-    assert fault["returned"] - fault["wall"] >= 40.0, fault  # the SDK waited the write out
+    assert fault["returned"] - fault["wall"] >= 20.0, fault  # the SDK waited the write out
     assert fault["effective_by"] in ("first-lost-probe", "first-probe-on-new-path"), fault
     assert rec.transitions["failover"]["effective_by"] == fault["effective_by"]
     assert rec.ground_truth is not None
