@@ -93,7 +93,7 @@ def drill_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel and sdist built from a clean export of the repository (tests/wheelkit.py)."""
     return build_dist(tmp_path_factory.mktemp("dist"))
